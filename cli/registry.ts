@@ -1,0 +1,12 @@
+import type { Command } from "./command.ts";
+import { notBuiltYet } from "./command.ts";
+
+/** Every command of the CLI, in the order `--help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  notBuiltYet("data", "Fetch or read MRPC, tokenize, and print split and token-length statistics"),
+  notBuiltYet("train", "Fine-tune DistilBERT on MRPC (the default command)"),
+  notBuiltYet("tune", "Search hyperparameters (log-scale learning rate) over training runs"),
+  notBuiltYet("predict", "Run a fine-tuned model over a GLUE MRPC TSV file and write JSON lines"),
+  notBuiltYet("demo", "Train a tiny model offline on a generated paraphrase task, then predict"),
+  notBuiltYet("bench", "Benchmark training and evaluation speed on this machine"),
+];
