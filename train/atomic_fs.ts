@@ -1,0 +1,103 @@
+/**
+ * Crash-safe file and directory writes: data goes to a temporary sibling, is fsynced, then
+ * renamed into place, so a reader (or a resumed run) never sees a half-written file or folder.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+
+/** Name of the marker file written last into every complete checkpoint directory. */
+export const COMPLETE_MARKER = "checkpoint_complete.json";
+
+async function fsyncPath(path: string): Promise<void> {
+  try {
+    const f = await Deno.open(path, { read: true });
+    try {
+      await f.sync();
+    } finally {
+      f.close();
+    }
+  } catch (err) {
+    // Some filesystems refuse fsync on directories; file data was already synced.
+    if (!(err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotSupported)) {
+      throw err;
+    }
+  }
+}
+
+/** Writes `data` to `path` through `path.tmp-<pid>`, fsync and rename. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    let off = 0;
+    while (off < bytes.length) off += await f.write(bytes.subarray(off));
+    await f.sync();
+  } finally {
+    f.close();
+  }
+  await Deno.rename(tmp, path);
+  await fsyncPath(dirname(path));
+}
+
+/** Writes `value` as pretty JSON (with a trailing newline) atomically. */
+export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  return writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/**
+ * Builds a directory atomically: `fill(tmpDir)` writes its files into a temporary sibling of
+ * `finalDir`; then every file is fsynced, the completion marker is written last, and the folder
+ * is renamed to `finalDir`. An existing `finalDir` is replaced only after the new one is complete.
+ */
+export async function writeDirAtomic(
+  finalDir: string,
+  fill: (tmpDir: string) => Promise<void>,
+  options: { marker?: Record<string, unknown> } = {},
+): Promise<void> {
+  const parent = dirname(finalDir);
+  await Deno.mkdir(parent, { recursive: true });
+  const tmp = join(parent, `.${basename(finalDir)}.tmp-${Deno.pid}`);
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmp);
+  try {
+    await fill(tmp);
+    for await (const entry of Deno.readDir(tmp)) {
+      if (entry.isFile) await fsyncPath(join(tmp, entry.name));
+    }
+    await writeFileAtomic(
+      join(tmp, COMPLETE_MARKER),
+      JSON.stringify({ complete: true, ...options.marker }) + "\n",
+    );
+    await fsyncPath(tmp);
+    let old: string | null = null;
+    if (await exists(finalDir)) {
+      old = join(parent, `.${basename(finalDir)}.old-${Deno.pid}`);
+      await Deno.remove(old, { recursive: true }).catch(() => {});
+      await Deno.rename(finalDir, old);
+    }
+    await Deno.rename(tmp, finalDir);
+    await fsyncPath(parent);
+    if (old) await Deno.remove(old, { recursive: true });
+  } catch (err) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** True when `path` exists (file or directory). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/** True when `dir` holds the completion marker written by {@linkcode writeDirAtomic}. */
+export function isCompleteDir(dir: string): Promise<boolean> {
+  return exists(join(dir, COMPLETE_MARKER));
+}
