@@ -39,8 +39,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       console.log(formatHelp(`mrpc-tune ${name} [flags]`, command.summary, command.options));
       return 0;
     }
-    const values = parseOptions(command.options, rest);
-    return await command.run(values);
+    const given = new Set<string>();
+    const values = parseOptions(command.options, rest, { given });
+    return await command.run(values, { given, env: Deno.env.toObject() });
   } catch (err) {
     if (err instanceof UsageError || err instanceof InputError) {
       console.error(`error: ${err.message}`);

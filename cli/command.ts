@@ -1,5 +1,13 @@
 import type { OptionSpec, OptionValues } from "./options.ts";
 
+/** What a command sees besides its parsed flags. */
+export interface CommandContext {
+  /** Names of the flags given on the command line (as opposed to defaults). */
+  readonly given: ReadonlySet<string>;
+  /** The process environment (library code never reads it itself). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
 /** One subcommand of `main.ts`: its option table generates parsing and `--help`. */
 export interface Command {
   readonly name: string;
@@ -7,7 +15,7 @@ export interface Command {
   readonly summary: string;
   readonly options: readonly OptionSpec[];
   /** Runs the command with validated options; resolves to the process exit code. */
-  run(values: OptionValues): Promise<number>;
+  run(values: OptionValues, context: CommandContext): Promise<number>;
 }
 
 /**

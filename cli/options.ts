@@ -105,11 +105,12 @@ export function convertValue(spec: OptionSpec, raw: string): string | number | b
 /**
  * Parses `argv` against `table`. Accepts `--flag value`, `--flag=value`, and bare `--flag` for
  * booleans. Unknown flags, missing values, positional arguments, repeated flags and bad values
- * throw a {@linkcode UsageError} naming the flag.
+ * throw a {@linkcode UsageError} naming the flag. `options.given` collects the flags present.
  */
 export function parseOptions(
   table: readonly OptionSpec[],
   argv: readonly string[],
+  options: { given?: Set<string> } = {},
 ): OptionValues {
   const byName = new Map(table.map((s) => [s.name, s]));
   const values: OptionValues = {};
@@ -130,6 +131,7 @@ export function parseOptions(
     }
     if (seen.has(name)) throw new UsageError(`Flag --${name} given more than once`);
     seen.add(name);
+    options.given?.add(name);
     let raw: string;
     if (eq !== -1) {
       raw = arg.slice(eq + 1);

@@ -1,0 +1,340 @@
+/**
+ * The `train` option table (also the base of `tune` and `demo`) and its resolution into a
+ * frozen {@linkcode TrainConfig}: defaults -> optional `--config run.json` -> flags.
+ *
+ * @module
+ */
+import { convertValue, type OptionSpec, type OptionValues, UsageError } from "./options.ts";
+
+/** Learning-rate schedules, with Hugging Face's definitions. */
+export const LR_SCHEDULERS = [
+  "linear",
+  "cosine",
+  "constant",
+  "constant_with_warmup",
+  "polynomial",
+] as const;
+
+/** Options shared by every command that trains. */
+export const TRAIN_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "config",
+    type: "string",
+    metavar: "FILE",
+    description: "JSON file of flag values (flags given on the command line win)",
+  },
+  {
+    name: "model",
+    type: "string",
+    default: "distilbert-base-uncased",
+    metavar: "NAME_OR_DIR",
+    description: "Hub model id or local Hugging Face folder to start from",
+  },
+  {
+    name: "checkpoint_dir",
+    type: "string",
+    default: "models",
+    metavar: "DIR",
+    description: "Where checkpoints and the final best model are written",
+  },
+  {
+    name: "lr",
+    type: "float",
+    default: 3e-5,
+    min: 0,
+    minExclusive: true,
+    description: "Peak learning rate",
+  },
+  {
+    name: "batch_size",
+    type: "int",
+    default: 16,
+    min: 1,
+    description: "Training examples per optimizer step (per accumulation micro-step)",
+  },
+  {
+    name: "eval_batch_size",
+    type: "int",
+    default: 64,
+    min: 1,
+    description: "Examples per evaluation batch",
+  },
+  {
+    name: "epochs",
+    type: "float",
+    default: 3,
+    min: 0,
+    minExclusive: true,
+    description: "Training epochs",
+  },
+  {
+    name: "max_steps",
+    type: "int",
+    default: 0,
+    min: 0,
+    description: "Total optimizer steps; overrides --epochs when > 0",
+  },
+  {
+    name: "max_seq_length",
+    type: "int",
+    default: 128,
+    min: 8,
+    max: 512,
+    description: "Truncate pairs to this many tokens",
+  },
+  {
+    name: "warmup_steps",
+    type: "int",
+    default: 0,
+    min: 0,
+    description: "Linear warmup steps (wins over --warmup_ratio when > 0)",
+  },
+  {
+    name: "warmup_ratio",
+    type: "float",
+    default: 0,
+    min: 0,
+    max: 1,
+    description: "Warmup as a fraction of total steps",
+  },
+  {
+    name: "lr_scheduler",
+    type: "choice",
+    choices: LR_SCHEDULERS,
+    default: "linear",
+    description: "Learning-rate schedule",
+  },
+  {
+    name: "weight_decay",
+    type: "float",
+    default: 0.01,
+    min: 0,
+    description: "AdamW decoupled weight decay (not on biases and LayerNorm)",
+  },
+  {
+    name: "max_grad_norm",
+    type: "float",
+    default: 1.0,
+    min: 0,
+    description: "Clip the global gradient L2 norm; 0 disables",
+  },
+  {
+    name: "gradient_accumulation_steps",
+    type: "int",
+    default: 1,
+    min: 1,
+    description: "Micro-batches summed per optimizer step",
+  },
+  {
+    name: "seed",
+    type: "int",
+    default: 42,
+    min: 0,
+    max: 2 ** 32 - 1,
+    description: "Seed for data order, head initialisation and dropout",
+  },
+  {
+    name: "eval_steps",
+    type: "int",
+    default: 0,
+    min: 0,
+    description: "Evaluate (and checkpoint) every N optimizer steps; 0 = every epoch",
+  },
+  {
+    name: "save_total_limit",
+    type: "int",
+    default: 2,
+    min: 0,
+    description: "Keep at most N newest checkpoints plus the best; 0 keeps all",
+  },
+  {
+    name: "early_stopping_patience",
+    type: "int",
+    default: 0,
+    min: 0,
+    description: "Stop after N evaluations without improvement; 0 = off",
+  },
+  {
+    name: "metric_for_best_model",
+    type: "choice",
+    choices: ["accuracy", "f1", "loss"],
+    default: "accuracy",
+    description: "Validation metric that picks the best model",
+  },
+  {
+    name: "group_by_length",
+    type: "boolean",
+    default: false,
+    description: "Batch examples of similar length together (less padding)",
+  },
+  {
+    name: "resume",
+    type: "string",
+    metavar: "PATH|auto",
+    description: "Resume from a checkpoint folder, or auto = the latest complete one",
+  },
+  {
+    name: "backend",
+    type: "choice",
+    choices: ["auto", "tensorflow", "wasm", "cpu"],
+    default: "auto",
+    description: "TensorFlow.js backend",
+  },
+  {
+    name: "max_train_samples",
+    type: "int",
+    min: 1,
+    description: "Use only the first N training examples",
+  },
+  {
+    name: "max_eval_samples",
+    type: "int",
+    min: 1,
+    description: "Use only the first N validation examples",
+  },
+  {
+    name: "train_file",
+    type: "string",
+    metavar: "FILE",
+    description: "GLUE MRPC TSV for training (default: the Hub's nyu-mll/glue)",
+  },
+  {
+    name: "validation_file",
+    type: "string",
+    metavar: "FILE",
+    description: "GLUE MRPC TSV for validation (default: the Hub's nyu-mll/glue)",
+  },
+  {
+    name: "logging_steps",
+    type: "int",
+    default: 10,
+    min: 1,
+    description: "Log train loss/lr every N optimizer steps",
+  },
+  {
+    name: "max_consecutive_nonfinite",
+    type: "int",
+    default: 10,
+    min: 1,
+    description: "Stop after N consecutive steps with non-finite loss or gradient norm",
+  },
+  {
+    name: "demo",
+    type: "boolean",
+    default: false,
+    description: "Offline demo: a tiny random model on a generated paraphrase task",
+  },
+  {
+    name: "wandb_mode",
+    type: "choice",
+    choices: ["online", "offline", "disabled"],
+    default: "disabled",
+    description: "Weights & Biases logging mode",
+  },
+  {
+    name: "wandb_project",
+    type: "string",
+    default: "mrpc-tune",
+    description: "Weights & Biases project",
+  },
+  { name: "wandb_entity", type: "string", description: "Weights & Biases entity (user or team)" },
+  { name: "run_name", type: "string", description: "Name of this run (default: generated)" },
+];
+
+/** Resolved, validated training configuration (frozen). Keys mirror the flags. */
+export interface TrainConfig {
+  readonly model: string;
+  readonly checkpoint_dir: string;
+  readonly lr: number;
+  readonly batch_size: number;
+  readonly eval_batch_size: number;
+  readonly epochs: number;
+  readonly max_steps: number;
+  readonly max_seq_length: number;
+  readonly warmup_steps: number;
+  readonly warmup_ratio: number;
+  readonly lr_scheduler: typeof LR_SCHEDULERS[number];
+  readonly weight_decay: number;
+  readonly max_grad_norm: number;
+  readonly gradient_accumulation_steps: number;
+  readonly seed: number;
+  readonly eval_steps: number;
+  readonly save_total_limit: number;
+  readonly early_stopping_patience: number;
+  readonly metric_for_best_model: "accuracy" | "f1" | "loss";
+  readonly group_by_length: boolean;
+  readonly resume?: string;
+  readonly backend: "auto" | "tensorflow" | "wasm" | "cpu";
+  readonly max_train_samples?: number;
+  readonly max_eval_samples?: number;
+  readonly train_file?: string;
+  readonly validation_file?: string;
+  readonly logging_steps: number;
+  readonly max_consecutive_nonfinite: number;
+  readonly demo: boolean;
+  readonly wandb_mode: "online" | "offline" | "disabled";
+  readonly wandb_project: string;
+  readonly wandb_entity?: string;
+  readonly run_name?: string;
+}
+
+/**
+ * Merges a `--config` JSON object under the command-line flags. `explicit` holds the names of
+ * flags given on the command line; the config file's keys must be known flags and are
+ * validated like flags (errors name the file and the key).
+ */
+export function mergeConfigFile(
+  table: readonly OptionSpec[],
+  values: OptionValues,
+  options: { explicit: ReadonlySet<string>; file: string; json: unknown },
+): OptionValues {
+  const { file, json } = options;
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new UsageError(`Invalid config "${file}": expected a JSON object`);
+  }
+  const merged: OptionValues = { ...values };
+  for (const [key, raw] of Object.entries(json)) {
+    const spec = table.find((s) => s.name === key);
+    if (!spec || key === "config") {
+      throw new UsageError(`Invalid config "${file}": unknown key "${key}"`);
+    }
+    if (options.explicit.has(key)) continue;
+    if (raw === null || typeof raw === "object") {
+      throw new UsageError(
+        `Invalid config "${file}": key "${key}" must be a string, number or boolean`,
+      );
+    }
+    try {
+      merged[key] = convertValue(spec, String(raw));
+    } catch (err) {
+      throw new UsageError(`Invalid config "${file}": ${(err as Error).message}`);
+    }
+  }
+  return merged;
+}
+
+/** Reads `--config` when given and freezes the values into a {@linkcode TrainConfig}. */
+export async function resolveTrainConfig(
+  values: OptionValues,
+  explicit: ReadonlySet<string>,
+): Promise<TrainConfig> {
+  let merged = values;
+  const file = values.config as string | undefined;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (err) {
+      throw new UsageError(`Cannot read --config "${file}": ${(err as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new UsageError(`Invalid config "${file}": ${(err as Error).message}`);
+    }
+    merged = mergeConfigFile(TRAIN_OPTIONS, values, { explicit, file, json });
+  }
+  const { config: _config, ...rest } = merged;
+  return Object.freeze(rest) as unknown as TrainConfig;
+}

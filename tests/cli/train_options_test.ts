@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseOptions, UsageError } from "../../cli/options.ts";
+import { resolveTrainConfig, TRAIN_OPTIONS } from "../../cli/train_options.ts";
+import { assertUsageError, runMain } from "./main_test.ts";
+
+async function resolve(argv: string[]) {
+  const given = new Set<string>();
+  const values = parseOptions(TRAIN_OPTIONS, argv, { given });
+  return await resolveTrainConfig(values, given);
+}
+
+Deno.test("train options: defaults of the original project", async () => {
+  const c = await resolve([]);
+  assert.equal(c.lr, 3e-5);
+  assert.equal(c.batch_size, 16);
+  assert.equal(c.checkpoint_dir, "models");
+  assert.equal(c.model, "distilbert-base-uncased");
+  assert.equal(c.epochs, 3);
+  assert.equal(c.seed, 42);
+  assert.ok(Object.isFrozen(c));
+  assert.ok(!("config" in c));
+});
+
+Deno.test("train options: --config file under flags, validated like flags", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "run.json");
+    await Deno.writeTextFile(file, JSON.stringify({ lr: 1e-4, batch_size: 8, epochs: 2 }));
+    const c = await resolve(["--config", file, "--batch_size", "4"]);
+    assert.equal(c.lr, 1e-4);
+    assert.equal(c.batch_size, 4);
+    assert.equal(c.epochs, 2);
+    await Deno.writeTextFile(file, JSON.stringify({ lr: -1 }));
+    await assert.rejects(resolve(["--config", file]), (e: Error) => {
+      assert.ok(e instanceof UsageError);
+      assert.match(e.message, /run\.json.*--lr: "-1" must be > 0/);
+      return true;
+    });
+    await Deno.writeTextFile(file, JSON.stringify({ learning_rate: 1 }));
+    await assert.rejects(resolve(["--config", file]), /unknown key "learning_rate"/);
+    await Deno.writeTextFile(file, "{");
+    await assert.rejects(resolve(["--config", file]), /Invalid config ".*run\.json"/);
+    await assert.rejects(resolve(["--config", join(dir, "none.json")]), /Cannot read --config/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("train CLI: a leading flag means train; bad flags exit 2 with one line", async () => {
+  assertUsageError(await runMain(["--lr", "0"]), /--lr: "0" must be > 0/);
+  assertUsageError(await runMain(["train", "--batch_size", "0"]), /--batch_size/);
+  assertUsageError(await runMain(["--lr", "nan"]), /--lr/);
+  assertUsageError(await runMain(["--lr_scheduler", "step"]), /--lr_scheduler/);
+  const help = await runMain(["train", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--checkpoint_dir DIR/);
+  assert.match(help.stdout, /default: 3e-5/);
+});
