@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { quantile, tokenStats } from "../../data/token_stats.ts";
+import { needsShared, sharedPath } from "../_shared.ts";
+
+Deno.test("token_stats: numpy-style linear percentiles, max and truncated count", () => {
+  assert.deepEqual(tokenStats([200, 10, 30, 20], { maxSeqLength: 128 }), {
+    count: 4,
+    p50: 25,
+    p90: 149,
+    max: 200,
+    truncated: 1,
+  });
+  assert.deepEqual(tokenStats([7], { maxSeqLength: 7 }), {
+    count: 1,
+    p50: 7,
+    p90: 7,
+    max: 7,
+    truncated: 0,
+  });
+  assert.equal(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 0.9), 10);
+  assert.equal(quantile([1, 3], 0), 1);
+  assert.equal(quantile([1, 3], 1), 3);
+  assert.throws(() => tokenStats([], { maxSeqLength: 8 }), RangeError);
+  assert.throws(() => quantile([1], 1.5), RangeError);
+});
+
+Deno.test({
+  name: "token_stats: MRPC train+dev lengths give the documented median 53, p90 70, max 103",
+  ignore: needsShared("data/mrpc/token_lengths.json", "token_stats: MRPC train+dev"),
+  async fn() {
+    const ref = JSON.parse(await Deno.readTextFile(sharedPath("data/mrpc/token_lengths.json")));
+    const stats = tokenStats([...ref.train, ...ref.validation], { maxSeqLength: 64 });
+    assert.deepEqual(stats, { count: 4076, p50: 53, p90: 70, max: 103, truncated: 813 });
+  },
+});
