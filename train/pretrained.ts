@@ -1,0 +1,194 @@
+/**
+ * Hugging Face model folders: resolve a local folder or a hub id, load `config.json` +
+ * `model.safetensors` as DistilBertForSequenceClassification weights (disk layout, HF names),
+ * and save a folder that Python `transformers` loads with `from_pretrained` unchanged.
+ *
+ * @module
+ */
+import { basename, join } from "node:path";
+import { downloadFile, type HubOptions } from "../data/hub.ts";
+import { InputError } from "../data/errors.ts";
+import { createRng } from "../data/rng.ts";
+import { writeFileAtomic, writeJsonAtomic } from "./atomic_fs.ts";
+import {
+  type DistilBertConfig,
+  distilBertConfigJson,
+  parseDistilBertConfig,
+} from "./distilbert_config.ts";
+import { distilBertParamShapes, HEAD_PARAM_NAMES, type WeightData } from "./_distilbert_layout.ts";
+import { readSafetensorsFile, refusePickle, writeSafetensorsFile } from "./safetensors.ts";
+
+/** Tokenizer files copied along with a model (those that exist). */
+export const TOKENIZER_FILES: readonly string[] = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "vocab.txt",
+  "special_tokens_map.json",
+];
+
+/** Tensors of the hub's masked-LM checkpoint that a classifier does not use. */
+const MASKED_LM_PREFIXES = ["vocab_transform.", "vocab_layer_norm.", "vocab_projector."];
+
+/** A loaded model folder: config and weights in disk layout under HF state_dict names. */
+export interface PretrainedModel {
+  readonly dir: string;
+  readonly config: DistilBertConfig;
+  readonly weights: Map<string, WeightData>;
+  /** True when the classification head was newly initialised (masked-LM checkpoint). */
+  readonly headInitialised: boolean;
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Returns a local folder holding the model: `nameOrDir` itself when it is a directory, else the
+ * hub snapshot folder after downloading `config.json`, `model.safetensors` and the tokenizer
+ * files the repository has.
+ */
+export async function resolveModelDir(
+  nameOrDir: string,
+  options: { hub?: HubOptions } = {},
+): Promise<string> {
+  if (await isDir(nameOrDir)) return nameOrDir;
+  if (!options.hub) throw new InputError(`Cannot find model folder "${nameOrDir}"`);
+  const hub = options.hub;
+  const config = await downloadFile(nameOrDir, "config.json", { hub });
+  await downloadFile(nameOrDir, "model.safetensors", { hub });
+  for (const name of TOKENIZER_FILES) {
+    try {
+      await downloadFile(nameOrDir, name, { hub });
+    } catch (err) {
+      if (!(err instanceof InputError && /^Cannot find /.test(err.message))) throw err;
+    }
+  }
+  return join(config, "..");
+}
+
+/** Reads and validates `<dir>/config.json`. */
+export async function readModelConfig(dir: string): Promise<DistilBertConfig> {
+  const path = join(dir, "config.json");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new InputError(`Cannot read "${path}": ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`Invalid "${path}": ${(err as Error).message}`);
+  }
+  return parseDistilBertConfig(json, path);
+}
+
+/** N(0, initializer_range) weights and zero biases for the classification head, from `seed`. */
+export function initHeadWeights(
+  config: DistilBertConfig,
+  seed: number,
+): Map<string, WeightData> {
+  const shapes = distilBertParamShapes(config);
+  const rng = createRng(seed);
+  const out = new Map<string, WeightData>();
+  for (const name of HEAD_PARAM_NAMES) {
+    const shape = shapes.get(name)!;
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    if (name.endsWith(".weight")) {
+      for (let i = 0; i < data.length; i++) data[i] = rng.normal() * config.initializer_range;
+    }
+    out.set(name, { shape, data });
+  }
+  return out;
+}
+
+/**
+ * Loads `<dir>/model.safetensors` checked against `config`: masked-LM `vocab_*` tensors are
+ * skipped; a checkpoint without any head tensor gets a new head from `seed` (logged once);
+ * a missing, extra or mis-shaped tensor is an InputError naming it and both shapes.
+ */
+export async function loadPretrained(
+  dir: string,
+  options: { seed: number; log?: (line: string) => void },
+): Promise<PretrainedModel> {
+  const config = await readModelConfig(dir);
+  const path = join(dir, "model.safetensors");
+  try {
+    await Deno.stat(path);
+  } catch {
+    for (const pickle of ["pytorch_model.bin", "model.pt", "model.pth"]) {
+      try {
+        await Deno.stat(join(dir, pickle));
+      } catch {
+        continue;
+      }
+      refusePickle(join(dir, pickle));
+    }
+    throw new InputError(`Cannot load model "${dir}": missing "model.safetensors"`);
+  }
+  const file = await readSafetensorsFile(path);
+  const expected = distilBertParamShapes(config);
+  const weights = new Map<string, WeightData>();
+  for (const [rawName, t] of file.tensors) {
+    const name = rawName.startsWith("distilbert.") || HEAD_PARAM_NAMES.includes(rawName)
+      ? rawName
+      : `distilbert.${rawName}`; // DistilBertModel checkpoints have no "distilbert." prefix.
+    if (MASKED_LM_PREFIXES.some((p) => rawName.startsWith(p))) continue;
+    const shape = expected.get(name);
+    if (!shape) throw new InputError(`Cannot load "${path}": unexpected tensor "${rawName}"`);
+    if (shape.length !== t.shape.length || shape.some((d, i) => d !== t.shape[i])) {
+      throw new InputError(
+        `Cannot load "${path}": tensor "${rawName}" has shape [${t.shape}], expected [${shape}]`,
+      );
+    }
+    weights.set(name, { shape: t.shape, data: t.data });
+  }
+  const headPresent = HEAD_PARAM_NAMES.filter((n) => weights.has(n));
+  const headInitialised = headPresent.length === 0;
+  if (headInitialised) {
+    for (const [name, w] of initHeadWeights(config, options.seed)) weights.set(name, w);
+    options.log?.(
+      `Initialised the classification head (pre_classifier, classifier) from N(0, ${config.initializer_range}) with seed ${options.seed}: "${
+        basename(dir)
+      }" has none`,
+    );
+  }
+  for (const [name, shape] of expected) {
+    if (!weights.has(name)) {
+      throw new InputError(`Cannot load "${path}": missing tensor "${name}" of shape [${shape}]`);
+    }
+  }
+  return { dir, config, weights, headInitialised };
+}
+
+/**
+ * Writes an HF folder into `dir` (which must exist): `config.json` with
+ * `architectures: ["DistilBertForSequenceClassification"]` and `id2label`/`label2id`,
+ * `model.safetensors` (disk layout), and the tokenizer files found in `tokenizerDir`. Each file
+ * is written atomically.
+ */
+export async function savePretrained(
+  dir: string,
+  model: { config: DistilBertConfig; weights: Map<string, WeightData>; tokenizerDir?: string },
+): Promise<void> {
+  const json = distilBertConfigJson(model.config);
+  json.architectures = ["DistilBertForSequenceClassification"];
+  json.model_type = "distilbert";
+  await writeJsonAtomic(join(dir, "config.json"), json);
+  await writeSafetensorsFile(join(dir, "model.safetensors"), model.weights, { format: "pt" });
+  if (!model.tokenizerDir) return;
+  for (const name of TOKENIZER_FILES) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(join(model.tokenizerDir, name));
+    } catch {
+      continue;
+    }
+    await writeFileAtomic(join(dir, name), bytes);
+  }
+}
