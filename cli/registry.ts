@@ -1,10 +1,11 @@
 import type { Command } from "./command.ts";
 import { notBuiltYet } from "./command.ts";
+import { DATA_COMMAND } from "./data_command.ts";
 import { TRAIN_OPTIONS } from "./train_options.ts";
 
 /** Every command of the CLI, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  notBuiltYet("data", "Fetch or read MRPC, tokenize, and print split and token-length statistics"),
+  DATA_COMMAND,
   notBuiltYet("train", "Fine-tune DistilBERT on MRPC (the default command)", TRAIN_OPTIONS),
   notBuiltYet("tune", "Search hyperparameters (log-scale learning rate) over training runs"),
   notBuiltYet("predict", "Run a fine-tuned model over a GLUE MRPC TSV file and write JSON lines"),
