@@ -1,0 +1,191 @@
+/**
+ * Kernels that the wasm (and cpu) backends need for training, registered by `initBackend`.
+ *
+ * `UnsortedSegmentSum` (scatter-add): the gradient of `gather` (the embedding lookup) is `unsortedSegmentSum(dy, ids, vocabSize)`.
+ * The wasm backend has no such kernel, and the cpu backend's loops over every segment
+ * (O(vocab · rows · width), unusable for a 30,522-row vocabulary). This one makes a single
+ * O(rows · width) pass: `out[ids[i]] += x[i]`, rows with an id outside `[0, numSegments)` dropped
+ * (TensorFlow drops negative ids the same way).
+ *
+ * `Identity` (wasm): tfjs clones every tensor it saves for backward with `Identity`, which the wasm
+ * backend implements as a copy. The replacement shares the buffer, ref-counted, as wasm's own
+ * `Reshape` and the cpu backend's `Identity` do (measured: 0.5 GB less heap at batch 4). Sound
+ * because no wasm kernel writes into its inputs, and parameters are updated by `assign`ing new
+ * tensors, never by writing into their heap buffers.
+ *
+ * `Slice` and `Unpack` (wasm): both read their input with `readSync`, which copies the whole
+ * tensor out of the heap for every slice (an `unstack` of n rows copied n whole tensors). The
+ * replacements copy contiguous slices straight between heap views and defer to the originals
+ * otherwise.
+ *
+ * @module
+ */
+import { tf, tfWasm } from "./tf.ts";
+
+/** Name of the kernel this module provides (tfjs-core's `UnsortedSegmentSum`). */
+export const SCATTER_ADD_KERNEL: string = tf.UnsortedSegmentSum;
+
+type NumericArray = Float32Array | Int32Array;
+
+let registered = false;
+
+/**
+ * Registers the scatter-add kernel for the wasm backend (which has none), replaces the cpu
+ * backend's slow one and the wasm `Identity` copy. Safe to call repeatedly: later calls do nothing.
+ */
+export function registerTrainingKernels(): void {
+  if (registered) return;
+  registered = true;
+  replaceWasmIdentity();
+  replaceWasmSlicing();
+  if (tf.getKernel(SCATTER_ADD_KERNEL, "wasm") === undefined) {
+    tf.registerKernel({
+      kernelName: SCATTER_ADD_KERNEL,
+      backendName: "wasm",
+      kernelFunc: scatterAddWasm as unknown as tf.KernelFunc,
+    });
+  }
+  if (tf.getKernel(SCATTER_ADD_KERNEL, "cpu") !== undefined) {
+    tf.unregisterKernel(SCATTER_ADD_KERNEL, "cpu");
+  }
+  tf.registerKernel({
+    kernelName: SCATTER_ADD_KERNEL,
+    backendName: "cpu",
+    kernelFunc: scatterAddCpu as unknown as tf.KernelFunc,
+  });
+}
+
+function replaceWasmIdentity(): void {
+  const original = tf.getKernel(tf.Identity, "wasm");
+  if (original === undefined) return;
+  tf.unregisterKernel(tf.Identity, "wasm");
+  tf.registerKernel({
+    kernelName: tf.Identity,
+    backendName: "wasm",
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      if (x.dtype === "string") return original.kernelFunc(args);
+      (args.backend as tfWasm.BackendWasm).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+}
+
+/**
+ * Reference scatter-add on plain arrays: `out[segmentIds[i], :] += x[i, :]` for rows of width
+ * `rowSize`, ids outside `[0, numSegments)` skipped. Writes into `out` (which it does not clear).
+ */
+export function scatterAddRows(
+  x: ArrayLike<number>,
+  segmentIds: ArrayLike<number>,
+  out: NumericArray,
+  options: { rowSize: number; numSegments: number },
+): void {
+  const { rowSize, numSegments } = options;
+  for (let i = 0; i < segmentIds.length; i++) {
+    const seg = segmentIds[i];
+    if (seg < 0 || seg >= numSegments) continue;
+    const src = i * rowSize;
+    const dst = seg * rowSize;
+    for (let j = 0; j < rowSize; j++) out[dst + j] += x[src + j];
+  }
+}
+
+interface KernelArgs {
+  inputs: { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  attrs: { numSegments: number };
+}
+
+function outputShape(x: tf.TensorInfo, segmentIds: tf.TensorInfo, numSegments: number): number[] {
+  const n = segmentIds.shape.reduce((a, b) => a * b, 1);
+  if (x.shape.length < 1 || x.shape[0] !== n || segmentIds.shape.length !== 1) {
+    throw new Error(
+      `UnsortedSegmentSum: expected 1-D segment ids with one id per row of x, got x ` +
+        `[${x.shape.join(", ")}] and ids [${segmentIds.shape.join(", ")}]`,
+    );
+  }
+  return [numSegments, ...x.shape.slice(1)];
+}
+
+function scatterAddWasm(args: KernelArgs & { backend: tfWasm.BackendWasm }): tf.TensorInfo {
+  const { inputs: { x, segmentIds }, attrs: { numSegments }, backend } = args;
+  const shape = outputShape(x, segmentIds, numSegments);
+  // Allocate first: malloc may grow the wasm heap, which detaches earlier views of it.
+  const out = backend.makeOutput(shape, x.dtype);
+  const outVals = backend.typedArrayFromHeap(out) as NumericArray;
+  outVals.fill(0);
+  const xVals = backend.typedArrayFromHeap(x);
+  const ids = backend.typedArrayFromHeap(segmentIds);
+  const rowSize = x.shape[0] === 0 ? 0 : xVals.length / x.shape[0];
+  scatterAddRows(xVals as NumericArray, ids as NumericArray, outVals, { rowSize, numSegments });
+  return out;
+}
+
+interface CpuBackendLike {
+  readSync(dataId: unknown): ArrayLike<number>;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: NumericArray): tf.TensorInfo;
+}
+
+function scatterAddCpu(args: KernelArgs & { backend: CpuBackendLike }): tf.TensorInfo {
+  const { inputs: { x, segmentIds }, attrs: { numSegments }, backend } = args;
+  const shape = outputShape(x, segmentIds, numSegments);
+  const xVals = backend.readSync(x.dataId);
+  const ids = backend.readSync(segmentIds.dataId);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const outVals = x.dtype === "int32" ? new Int32Array(size) : new Float32Array(size);
+  const rowSize = x.shape[0] === 0 ? 0 : xVals.length / x.shape[0];
+  scatterAddRows(xVals, ids, outVals, { rowSize, numSegments });
+  return backend.makeTensorInfo(shape, x.dtype, outVals);
+}
+
+function replaceWasmSlicing(): void {
+  const slice = tf.getKernel(tf.Slice, "wasm");
+  const unpack = tf.getKernel(tf.Unpack, "wasm");
+  if (slice === undefined || unpack === undefined) return;
+  tf.unregisterKernel(tf.Slice, "wasm");
+  tf.registerKernel({
+    kernelName: tf.Slice,
+    backendName: "wasm",
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      const { begin, size } = args.attrs as { begin: number[]; size: number[] };
+      const [b, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+      if (x.dtype === "string" || !tf.slice_util.isSliceContinous(x.shape, b, sz)) {
+        return slice.kernelFunc(args);
+      }
+      const offset = tf.slice_util.computeFlatOffset(b, tf.util.computeStrides(x.shape));
+      const backend = args.backend as tfWasm.BackendWasm;
+      const out = backend.makeOutput(sz, x.dtype);
+      const n = tf.util.sizeFromShape(sz);
+      backend.typedArrayFromHeap(out).set(
+        backend.typedArrayFromHeap(x).subarray(offset, offset + n),
+      );
+      return out;
+    },
+  });
+  tf.unregisterKernel(tf.Unpack, "wasm");
+  tf.registerKernel({
+    kernelName: tf.Unpack,
+    backendName: "wasm",
+    kernelFunc: (args) => {
+      const value = args.inputs.value as tf.TensorInfo;
+      const axis = (args.attrs as { axis: number }).axis;
+      if (value.dtype === "string" || (axis !== 0 && axis !== -value.shape.length)) {
+        return unpack.kernelFunc(args);
+      }
+      const backend = args.backend as tfWasm.BackendWasm;
+      const shape = value.shape.slice(1);
+      const n = tf.util.sizeFromShape(shape);
+      // Allocate every output before taking heap views (malloc may grow and detach the heap).
+      const outs = Array.from(
+        { length: value.shape[0] },
+        () => backend.makeOutput(shape, value.dtype),
+      );
+      const src = backend.typedArrayFromHeap(value);
+      outs.forEach((out, i) =>
+        backend.typedArrayFromHeap(out).set(src.subarray(i * n, (i + 1) * n))
+      );
+      return outs;
+    },
+  });
+}

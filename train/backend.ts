@@ -1,0 +1,195 @@
+/**
+ * TensorFlow.js backend selection (`--backend auto|tensorflow|wasm|cpu`).
+ *
+ * - `tensorflow`: the native TensorFlow binding, `@tensorflow/tfjs-node-gpu` first, then
+ *   `@tensorflow/tfjs-node`; an `InputError` when neither loads. tfjs-node-gpu silently runs on
+ *   the CPU when CUDA is missing, so `gpu` comes from `tf.backend().isUsingGpuDevice`.
+ * - `wasm`: the WebAssembly backend (XNNPACK matmuls, one thread under Deno).
+ * - `cpu`: the pure-JS backend (slow; for debugging).
+ * - `auto`: `tensorflow` when it loads, else `wasm`.
+ *
+ * A failed native import costs well under a second and leaves no trace: its half-registered
+ * `tensorflow` kernels are unregistered, nothing is printed but the one summary line.
+ *
+ * @example
+ * ```ts
+ * import { initBackend, tf } from "./backend.ts";
+ * const info = await initBackend("auto", { log: console.log });
+ * // logs e.g. `Backend: wasm (CPU, 1 thread; tried @tensorflow/tfjs-node-gpu: native addon not installed, ...)`
+ * const y = tf.tidy(() => tf.square(tf.tensor1d([1, 2])));
+ * ```
+ *
+ * @module
+ */
+import { InputError } from "../data/errors.ts";
+import { registerTrainingKernels } from "./_wasm_kernels.ts";
+import { tf, tfWasm } from "./tf.ts";
+
+export { tf };
+
+/** Values of `--backend`. */
+export type BackendChoice = "auto" | "tensorflow" | "wasm" | "cpu";
+
+/** Every accepted `--backend` value, in `--help` order. */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "tensorflow", "wasm", "cpu"];
+
+/** What `initBackend` selected. */
+export interface BackendInfo {
+  /** The tfjs backend name now active: `tensorflow`, `wasm` or `cpu`. */
+  name: "tensorflow" | "wasm" | "cpu";
+  /** Whether the backend computes on a GPU. */
+  gpu: boolean;
+  /** The npm package providing the backend (for the log and for W&B run metadata). */
+  provider: string;
+  /** Compute threads (wasm: its thread pool; 0 when the backend manages its own). */
+  threads: number;
+  /** One `"package: reason"` per native binding that failed to load before this one. */
+  fallbackReasons: string[];
+  /** Milliseconds this selection took, including failed imports. */
+  initMs: number;
+}
+
+/** Options of `initBackend`. */
+export interface InitBackendOptions {
+  /** Receives the one summary line (only when a selection is made, not on cached repeats). */
+  log?: (line: string) => void;
+}
+
+const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+
+/** Outcome of one native import attempt; made at most once per package and process. */
+type NativeLoad = { ok: true; pkg: string } | { ok: false; pkg: string; reason: string };
+
+const nativeLoads = new Map<string, Promise<NativeLoad>>();
+const selected = new Map<BackendChoice, BackendInfo>();
+
+/**
+ * Activates the backend for `choice` and returns what was selected. Re-callable: a choice already
+ * made is re-activated from a cache (native imports are attempted once per process) and not logged
+ * again. Throws `InputError` when `tensorflow` is requested but no native binding loads, and an
+ * `Error` when the wasm or cpu backend fails to initialise.
+ */
+export async function initBackend(
+  choice: BackendChoice,
+  options: InitBackendOptions = {},
+): Promise<BackendInfo> {
+  if (!BACKEND_CHOICES.includes(choice)) {
+    throw new InputError(
+      `Invalid --backend "${choice}": expected one of ${BACKEND_CHOICES.join(", ")}`,
+    );
+  }
+  const cached = selected.get(choice);
+  if (cached) {
+    await activate(cached.name);
+    return { ...cached, fallbackReasons: [...cached.fallbackReasons] };
+  }
+  const t0 = performance.now();
+  const info = await select(choice);
+  info.initMs = performance.now() - t0;
+  selected.set(choice, info);
+  options.log?.(describeBackend(info));
+  return { ...info, fallbackReasons: [...info.fallbackReasons] };
+}
+
+/** The one-line summary `initBackend` logs, e.g. `Backend: tensorflow (GPU, @tensorflow/tfjs-node-gpu)`. */
+export function describeBackend(info: BackendInfo): string {
+  const device = info.gpu ? "GPU" : "CPU";
+  const threads = info.name === "wasm"
+    ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}`
+    : "";
+  const tried = info.fallbackReasons.length > 0 ? `; tried ${info.fallbackReasons.join("; ")}` : "";
+  return `Backend: ${info.name} (${device}${threads}, ${info.provider}${tried})`;
+}
+
+async function select(choice: BackendChoice): Promise<BackendInfo> {
+  if (choice === "wasm" || choice === "cpu") return await selectJs(choice, []);
+  const reasons: string[] = [];
+  for (const pkg of NATIVE_PACKAGES) {
+    const load = await loadNative(pkg);
+    if (!load.ok) {
+      reasons.push(`${pkg}: ${load.reason}`);
+      continue;
+    }
+    if (await tf.setBackend("tensorflow")) {
+      const gpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+      return {
+        name: "tensorflow",
+        gpu,
+        provider: pkg,
+        threads: 0,
+        fallbackReasons: reasons,
+        initMs: 0,
+      };
+    }
+    reasons.push(`${pkg}: the "tensorflow" backend failed to initialise`);
+  }
+  if (choice === "tensorflow") {
+    throw new InputError(
+      `Backend "tensorflow" is unavailable (${
+        reasons.join("; ")
+      }): use --backend wasm or install ` +
+        `the native binding's libtensorflow`,
+    );
+  }
+  return await selectJs("wasm", reasons);
+}
+
+async function selectJs(name: "wasm" | "cpu", reasons: string[]): Promise<BackendInfo> {
+  registerTrainingKernels();
+  await activate(name);
+  // The cpu backend greets its first use under Node-like runtimes with a banner advising
+  // tfjs-node; the choice was deliberate, so mark it as used.
+  if (name === "cpu") (tf.backend() as { firstUse?: boolean }).firstUse = false;
+  const wasm = name === "wasm";
+  return {
+    name,
+    gpu: false,
+    provider: wasm ? "@tensorflow/tfjs-backend-wasm" : "@tensorflow/tfjs-backend-cpu",
+    threads: wasm ? tfWasm.getThreadsCount() : 1,
+    fallbackReasons: reasons,
+    initMs: 0,
+  };
+}
+
+async function activate(name: string): Promise<void> {
+  if (tf.getBackend() === name) return;
+  if (!(await tf.setBackend(name))) {
+    throw new Error(`Cannot initialise the TensorFlow.js "${name}" backend`);
+  }
+}
+
+function loadNative(pkg: string): Promise<NativeLoad> {
+  let load = nativeLoads.get(pkg);
+  if (!load) {
+    load = importNative(pkg);
+    nativeLoads.set(pkg, load);
+  }
+  return load;
+}
+
+async function importNative(pkg: string): Promise<NativeLoad> {
+  try {
+    // A computed specifier keeps the optional native packages out of the static module graph
+    // (and out of `deno compile` output); the import map pins their versions.
+    const specifier: string = pkg;
+    await import(specifier);
+    if (tf.findBackendFactory("tensorflow") === null) {
+      return { ok: false, pkg, reason: 'registered no "tensorflow" backend' };
+    }
+    return { ok: true, pkg };
+  } catch (error) {
+    // tfjs-node registers its kernels before it loads the native addon: drop them, so that the
+    // next attempt (or a later install) does not print "already registered" for each one.
+    for (const kernel of tf.getKernelsForBackend("tensorflow")) {
+      tf.unregisterKernel(kernel.kernelName, "tensorflow");
+    }
+    return { ok: false, pkg, reason: shortReason(error) };
+  }
+}
+
+function shortReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/native addon module.*can ?not be found/i.test(message)) return "native addon not installed";
+  const line = message.split("\n")[0].trim();
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}

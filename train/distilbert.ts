@@ -1,0 +1,294 @@
+/**
+ * Hugging Face `DistilBertForSequenceClassification` in TensorFlow.js, parameter for parameter.
+ *
+ * Parameters are `tf.Variable`s keyed by HF state_dict name, held in memory layout (Linear
+ * weights `[in, out]`; see `toMemoryLayout`). Loading converts disk layout once, saving converts
+ * back once. Gradients come back in memory layout, keyed by the same names, so that AdamW (which
+ * is elementwise) can run on them directly.
+ *
+ * @example Load an HF folder's weights, train one step, save
+ * ```ts
+ * const config = parseDistilBertConfig(JSON.parse(await Deno.readTextFile("m/config.json")), "m/config.json");
+ * const { tensors } = await readSafetensorsFile("m/model.safetensors");
+ * const model = DistilBertClassifier.fromWeights(config, tensors, { source: "m/model.safetensors" });
+ * const { loss, grads } = model.lossAndGrads(batch, { training: true, seed: step });
+ * // ... clip + AdamW on grads (memory layout), then model.assignParams(updated) ...
+ * tf.dispose([loss, ...grads.values()]);
+ * const weights = await model.exportWeights(); // disk layout, for writeSafetensorsFile
+ * model.dispose();
+ * ```
+ *
+ * @module
+ */
+import { tf } from "./tf.ts";
+import type { DistilBertConfig } from "./distilbert_config.ts";
+import { crossEntropy, mixSeed } from "./_distilbert_ops.ts";
+import { type Batch, forwardLogits, type ForwardOptions } from "./_distilbert_forward.ts";
+import {
+  distilBertParamShapes,
+  HEAD_PARAM_NAMES,
+  isLinearWeight,
+  memoryShape,
+  toDiskLayout,
+  toMemoryLayout,
+  type WeightData,
+} from "./_distilbert_layout.ts";
+
+export type { Batch, ForwardOptions, WeightData };
+export { crossEntropy };
+export {
+  distilBertParamShapes,
+  HEAD_PARAM_NAMES,
+  isLinearWeight,
+  memoryShape,
+  toDiskLayout,
+  toMemoryLayout,
+} from "./_distilbert_layout.ts";
+
+/** Options of `DistilBertClassifier.fromWeights`. */
+export interface FromWeightsOptions {
+  /** Names the weights' file in error messages (default `"weights"`). */
+  source?: string;
+  /**
+   * When set, the classification head (`HEAD_PARAM_NAMES`) is initialised by `initHead(seed)`
+   * instead of read from `weights` (for the hub's masked-LM checkpoint, which has none).
+   */
+  initHeadSeed?: number;
+}
+
+/** Options of `lossAndGrads`. */
+export interface LossAndGradsOptions extends ForwardOptions {
+  /** Gradients are those of `lossScale * loss` (e.g. 1 / micro-batches); default 1. */
+  lossScale?: number;
+}
+
+/** What `lossAndGrads` returns; the caller disposes every tensor. */
+export interface LossAndGrads {
+  /** Mean cross-entropy over the batch (not scaled by `lossScale`). */
+  loss: tf.Scalar;
+  /** Gradient of every parameter, memory layout, keyed by HF name. */
+  grads: Map<string, tf.Tensor>;
+}
+
+let nextModelId = 0;
+
+/** A DistilBERT sequence classifier whose parameters are `tf.Variable`s (see module docs). */
+export class DistilBertClassifier {
+  /** The validated config the model was built from. */
+  readonly config: DistilBertConfig;
+  /** Every parameter, memory layout, keyed by HF name, in state_dict order. */
+  readonly params: Map<string, tf.Variable>;
+  readonly #hfNames = new Map<string, string>();
+
+  private constructor(config: DistilBertConfig, values: Map<string, tf.Tensor>) {
+    this.config = config;
+    this.params = new Map();
+    const id = nextModelId++;
+    for (const [name, value] of values) {
+      const variable = tf.variable(value, true, `distilbert${id}/${name}`);
+      this.params.set(name, variable);
+      this.#hfNames.set(variable.name, name);
+    }
+  }
+
+  /**
+   * Builds the model from disk-layout weights (e.g. `readSafetensorsFile(...).tensors`). Every
+   * parameter of `distilBertParamShapes(config)` must be present with its shape; other tensors
+   * are ignored (compare names against `distilBertParamShapes` to report them). Errors name the
+   * source: `Cannot load "m/model.safetensors": tensor "classifier.weight" has shape [3, 24],
+   * expected [2, 24]` or `...: missing tensors "pre_classifier.weight", "classifier.weight"`.
+   */
+  static fromWeights(
+    config: DistilBertConfig,
+    weights: ReadonlyMap<string, WeightData>,
+    options: FromWeightsOptions = {},
+  ): DistilBertClassifier {
+    const source = options.source ?? "weights";
+    const skip = new Set(options.initHeadSeed === undefined ? [] : HEAD_PARAM_NAMES);
+    const shapes = distilBertParamShapes(config);
+    const missing = [...shapes.keys()].filter((n) => !skip.has(n) && !weights.has(n));
+    if (missing.length > 0) {
+      const shown = missing.slice(0, 5).map((n) => `"${n}"`).join(", ");
+      const more = missing.length > 5 ? ` and ${missing.length - 5} more` : "";
+      throw new Error(
+        `Cannot load "${source}": missing tensor${missing.length > 1 ? "s" : ""} ${shown}${more}`,
+      );
+    }
+    const values = new Map<string, tf.Tensor>();
+    try {
+      for (const [name, shape] of shapes) {
+        if (skip.has(name)) {
+          values.set(name, tf.zeros(memoryShape(name, shape)));
+          continue;
+        }
+        const w = weights.get(name)!;
+        const size = w.shape.reduce((a, b) => a * b, 1);
+        if (w.shape.join() !== shape.join() || w.data.length !== size) {
+          throw new Error(
+            `Cannot load "${source}": tensor "${name}" has shape [${w.shape.join(", ")}], ` +
+              `expected [${shape.join(", ")}]`,
+          );
+        }
+        const mem = toMemoryLayout(name, w.shape, w.data);
+        values.set(name, tf.tensor(mem.data, mem.shape, "float32"));
+      }
+      const model = new DistilBertClassifier(config, values);
+      if (options.initHeadSeed !== undefined) model.initHead(options.initHeadSeed);
+      return model;
+    } finally {
+      tf.dispose([...values.values()]);
+    }
+  }
+
+  /**
+   * A freshly initialised model as HF's `_init_weights`: Linear and Embedding weights
+   * N(0, initializer_range) (the [PAD] embedding row zero), biases 0, LayerNorm weights 1.
+   * Deterministic for a given `seed`.
+   */
+  static random(config: DistilBertConfig, options: { seed: number }): DistilBertClassifier {
+    const values = new Map<string, tf.Tensor>();
+    try {
+      let index = 0;
+      for (const [name, shape] of distilBertParamShapes(config)) {
+        values.set(name, initialValue(config, name, shape, mixSeed(options.seed, index++)));
+      }
+      return new DistilBertClassifier(config, values);
+    } finally {
+      tf.dispose([...values.values()]);
+    }
+  }
+
+  /**
+   * Re-initialises the classification head: `pre_classifier` and `classifier` weights
+   * N(0, initializer_range), biases 0; deterministic for a given `seed`.
+   */
+  initHead(seed: number): void {
+    HEAD_PARAM_NAMES.forEach((name, i) => {
+      const diskShape = distilBertParamShapes(this.config).get(name)!;
+      const value = initialValue(this.config, name, diskShape, mixSeed(seed, i));
+      this.params.get(name)!.assign(value);
+      value.dispose();
+    });
+  }
+
+  /** Logits `[batchSize, numLabels]` of `batch`; the caller disposes them. */
+  logits(batch: Batch, options: ForwardOptions): tf.Tensor2D {
+    this.#checkBatch(batch, false);
+    return tf.tidy(() => forwardLogits(this.config, (n) => this.#param(n), batch, options));
+  }
+
+  /** Mean cross-entropy of `batch` (needs `labels`) without gradients; the caller disposes it. */
+  loss(batch: Batch, options: ForwardOptions): tf.Scalar {
+    this.#checkBatch(batch, true);
+    return tf.tidy(() => {
+      const logits = forwardLogits(this.config, (n) => this.#param(n), batch, options);
+      return crossEntropy(logits, batch.labels!);
+    });
+  }
+
+  /**
+   * Loss of `batch` (needs `labels`) and the gradient of every parameter (memory layout). The
+   * caller disposes `loss` and every gradient.
+   */
+  lossAndGrads(batch: Batch, options: LossAndGradsOptions): LossAndGrads {
+    this.#checkBatch(batch, true);
+    const scale = options.lossScale ?? 1;
+    let loss: tf.Scalar | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = forwardLogits(this.config, (n) => this.#param(n), batch, options);
+      const mean = crossEntropy(logits, batch.labels!);
+      loss = tf.keep(mean);
+      return scale === 1 ? mean : tf.mul(mean, scale);
+    }, [...this.params.values()]);
+    if (value !== loss) value.dispose();
+    const byName = new Map<string, tf.Tensor>();
+    for (const [varName, grad] of Object.entries(grads)) {
+      byName.set(this.#hfNames.get(varName)!, grad);
+    }
+    return { loss: loss!, grads: byName };
+  }
+
+  /**
+   * Replaces parameters with new values in memory layout (e.g. AdamW's output). Each gets a new
+   * buffer, which also keeps XNNPACK from reusing stale packed weights (notes/tfjs-wasm.md).
+   */
+  assignParams(values: ReadonlyMap<string, Float32Array>): void {
+    for (const [name, data] of values) {
+      const param = this.#param(name) as tf.Variable;
+      if (data.length !== param.size) {
+        throw new Error(`Parameter "${name}" has ${param.size} values, got ${data.length}`);
+      }
+      const t = tf.tensor(data, param.shape, "float32");
+      param.assign(t);
+      t.dispose();
+    }
+  }
+
+  /** Every parameter in disk layout (`[out, in]` Linear weights), keyed by HF name. */
+  async exportWeights(): Promise<Map<string, WeightData>> {
+    const out = new Map<string, WeightData>();
+    for (const [name, param] of this.params) {
+      const data = (await param.data()) as Float32Array;
+      out.set(name, toDiskLayout(name, param.shape, data));
+    }
+    return out;
+  }
+
+  /** Frees every parameter; the model is unusable afterwards. */
+  dispose(): void {
+    for (const param of this.params.values()) param.dispose();
+    this.params.clear();
+  }
+
+  #param(name: string): tf.Tensor {
+    const param = this.params.get(name);
+    if (!param) throw new Error(`Unknown DistilBERT parameter "${name}"`);
+    return param;
+  }
+
+  #checkBatch(batch: Batch, needLabels: boolean): void {
+    const { batchSize: b, seqLen: s, inputIds, attentionMask, labels } = batch;
+    const { vocab_size: vocab, max_position_embeddings: maxPos } = this.config;
+    const fail = (msg: string): never => {
+      throw new Error(`Invalid batch: ${msg}`);
+    };
+    if (!Number.isInteger(b) || b < 1 || !Number.isInteger(s) || s < 1) {
+      fail(`batchSize ${b} and seqLen ${s} must be positive integers`);
+    }
+    if (s > maxPos) fail(`seqLen ${s} exceeds max_position_embeddings ${maxPos}`);
+    if (inputIds.length !== b * s) {
+      fail(`inputIds has ${inputIds.length} values, expected ${b * s}`);
+    }
+    if (attentionMask.length !== b * s) {
+      fail(`attentionMask has ${attentionMask.length} values, expected ${b * s}`);
+    }
+    for (const id of inputIds) {
+      if (id < 0 || id >= vocab) fail(`token id ${id} outside [0, ${vocab})`);
+    }
+    if (!needLabels) return;
+    if (!labels || labels.length !== b) fail(`expected ${b} labels, got ${labels?.length ?? 0}`);
+    const numLabels = this.config.id2label.length;
+    for (const l of labels!) {
+      if (l < 0 || l >= numLabels) fail(`label ${l} outside [0, ${numLabels})`);
+    }
+  }
+}
+
+function initialValue(
+  config: DistilBertConfig,
+  name: string,
+  diskShape: number[],
+  seed: number,
+): tf.Tensor {
+  return tf.tidy(() => {
+    if (name.endsWith(".bias")) return tf.zeros(diskShape);
+    if (/LayerNorm|layer_norm/.test(name)) return tf.ones(diskShape);
+    const normal = tf.randomNormal(diskShape, 0, config.initializer_range, "float32", seed);
+    if (name.endsWith("word_embeddings.weight")) {
+      const keep = new Float32Array(diskShape[0]).fill(1);
+      keep[config.pad_token_id] = 0;
+      return tf.mul(normal, tf.tensor2d(keep, [diskShape[0], 1])); // [vocab, dim]
+    }
+    return isLinearWeight(name) ? tf.transpose(normal) : normal; // memory layout
+  });
+}
