@@ -27,11 +27,20 @@ const denseOp = withGrad<tf.Tensor2D>(
       gradFunc: (dy: tf.Tensor2D, [xs, ws]: tf.Tensor[]) => [
         tf.matMul(dy, tf.transpose(ws)), // [n, in]
         tf.matMul(tf.transpose(xs), dy), // [in, out]
-        tf.sum(dy, 0), // [out]
+        sumRows(dy), // [out]
       ],
     };
   }) as unknown as GradFunc,
 );
+
+/**
+ * Column sums of `x` `[n, d]` -> `[d]` as a `[1, n] @ [n, d]` matmul: the wasm `Sum` kernel
+ * reduces only the last axis, so a reduction over rows transposes the whole tensor first.
+ */
+function sumRows(x: tf.Tensor): tf.Tensor1D {
+  const [n, d] = x.shape;
+  return tf.reshape(tf.matMul(tf.ones([1, n]), x as tf.Tensor2D), [d]); // [d]
+}
 
 /** `tf.customGrad` with the forward function's loose typing (tfjs types its inputs as `Tensor[]`). */
 function withGrad<T extends tf.Tensor>(f: GradFunc): (...inputs: tf.Tensor[]) => T {
@@ -94,7 +103,7 @@ const layerNormOp = withGrad<tf.Tensor2D>(
         const meanDxhat = tf.mean(dxhat, -1, true); // [n, 1]
         const meanDxhatXhat = tf.mean(tf.mul(dxhat, xh), -1, true); // [n, 1]
         const dx = tf.mul(tf.sub(tf.sub(dxhat, meanDxhat), tf.mul(xh, meanDxhatXhat)), rs);
-        return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0)];
+        return [dx, sumRows(tf.mul(dy, xh)), sumRows(dy)];
       },
     };
   }) as unknown as GradFunc,

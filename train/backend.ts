@@ -15,7 +15,8 @@
  * ```ts
  * import { initBackend, tf } from "./backend.ts";
  * const info = await initBackend("auto", { log: console.log });
- * // logs e.g. `Backend: wasm (CPU, 1 thread; tried @tensorflow/tfjs-node-gpu: native addon not installed, ...)`
+ * // Backend: wasm (CPU, 1 thread, @tensorflow/tfjs-backend-wasm; tried
+ * //   @tensorflow/tfjs-node-gpu: native addon not installed; @tensorflow/tfjs-node: ...)   (one line)
  * const y = tf.tidy(() => tf.square(tf.tensor1d([1, 2])));
  * ```
  *
