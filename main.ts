@@ -8,6 +8,7 @@
 import { formatHelp, parseOptions, UsageError } from "./cli/options.ts";
 import { COMMANDS } from "./cli/registry.ts";
 import { InputError } from "./data/errors.ts";
+import { TrainingError } from "./train/trainer.ts";
 
 function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;
@@ -46,6 +47,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (err instanceof UsageError || err instanceof InputError) {
       console.error(`error: ${err.message}`);
       return 2;
+    }
+    if (err instanceof TrainingError) {
+      console.error(`error: ${err.message}`);
+      return 1;
     }
     throw err;
   }

@@ -2,14 +2,14 @@ import type { Command } from "./command.ts";
 import { notBuiltYet } from "./command.ts";
 import { DATA_COMMAND } from "./data_command.ts";
 import { PREDICT_COMMAND } from "./predict_command.ts";
-import { TRAIN_OPTIONS } from "./train_options.ts";
+import { DEMO_COMMAND, TRAIN_COMMAND } from "./train_command.ts";
 
 /** Every command of the CLI, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
   DATA_COMMAND,
-  notBuiltYet("train", "Fine-tune DistilBERT on MRPC (the default command)", TRAIN_OPTIONS),
+  TRAIN_COMMAND,
   notBuiltYet("tune", "Search hyperparameters (log-scale learning rate) over training runs"),
   PREDICT_COMMAND,
-  notBuiltYet("demo", "Train a tiny model offline on a generated paraphrase task, then predict"),
+  DEMO_COMMAND,
   notBuiltYet("bench", "Benchmark training and evaluation speed on this machine"),
 ];

@@ -4,16 +4,11 @@
  *
  * @module
  */
+import type { TrainConfig } from "../train/train_config.ts";
+import { SCHEDULE_KINDS } from "../train/lr_schedule.ts";
 import { convertValue, type OptionSpec, type OptionValues, UsageError } from "./options.ts";
 
-/** Learning-rate schedules, with Hugging Face's definitions. */
-export const LR_SCHEDULERS = [
-  "linear",
-  "cosine",
-  "constant",
-  "constant_with_warmup",
-  "polynomial",
-] as const;
+export type { TrainConfig };
 
 /** Options shared by every command that trains. */
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
@@ -100,7 +95,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   {
     name: "lr_scheduler",
     type: "choice",
-    choices: LR_SCHEDULERS,
+    choices: SCHEDULE_KINDS,
     default: "linear",
     description: "Learning-rate schedule",
   },
@@ -240,43 +235,6 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: "wandb_entity", type: "string", description: "Weights & Biases entity (user or team)" },
   { name: "run_name", type: "string", description: "Name of this run (default: generated)" },
 ];
-
-/** Resolved, validated training configuration (frozen). Keys mirror the flags. */
-export interface TrainConfig {
-  readonly model: string;
-  readonly checkpoint_dir: string;
-  readonly lr: number;
-  readonly batch_size: number;
-  readonly eval_batch_size: number;
-  readonly epochs: number;
-  readonly max_steps: number;
-  readonly max_seq_length: number;
-  readonly warmup_steps: number;
-  readonly warmup_ratio: number;
-  readonly lr_scheduler: typeof LR_SCHEDULERS[number];
-  readonly weight_decay: number;
-  readonly max_grad_norm: number;
-  readonly gradient_accumulation_steps: number;
-  readonly seed: number;
-  readonly eval_steps: number;
-  readonly save_total_limit: number;
-  readonly early_stopping_patience: number;
-  readonly metric_for_best_model: "accuracy" | "f1" | "loss";
-  readonly group_by_length: boolean;
-  readonly resume?: string;
-  readonly backend: "auto" | "tensorflow" | "wasm" | "cpu";
-  readonly max_train_samples?: number;
-  readonly max_eval_samples?: number;
-  readonly train_file?: string;
-  readonly validation_file?: string;
-  readonly logging_steps: number;
-  readonly max_consecutive_nonfinite: number;
-  readonly demo: boolean;
-  readonly wandb_mode: "online" | "offline" | "disabled";
-  readonly wandb_project: string;
-  readonly wandb_entity?: string;
-  readonly run_name?: string;
-}
 
 /**
  * Merges a `--config` JSON object under the command-line flags. `explicit` holds the names of

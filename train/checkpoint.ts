@@ -1,0 +1,152 @@
+/**
+ * Training checkpoints: `<checkpoint_dir>/checkpoint-<step>/` holds the model as a Hugging Face
+ * folder, `optimizer.safetensors` (AdamW moments under the parameter names, disk layout) and
+ * `trainer_state.json`. Written atomically (temporary folder, fsync, completion marker, rename).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { InputError } from "../data/errors.ts";
+import { isCompleteDir, writeDirAtomic, writeJsonAtomic } from "./atomic_fs.ts";
+import type { AdamWState } from "./adamw.ts";
+import type { DistilBertConfig } from "./distilbert_config.ts";
+import {
+  isLinearWeight,
+  toDiskLayout,
+  toMemoryLayout,
+  type WeightData,
+} from "./_distilbert_layout.ts";
+import { savePretrained } from "./pretrained.ts";
+import { readSafetensorsFile, writeSafetensorsFile } from "./safetensors.ts";
+
+/** One entry of the log history (HF Trainer style, with W&B metric keys). */
+export type LogEntry = Record<string, number>;
+
+/** Everything besides weights and moments that a resumed run needs to continue exactly. */
+export interface TrainerState {
+  /** Format version of this file. */
+  readonly version: 1;
+  /** Optimizer steps completed. */
+  readonly global_step: number;
+  /** Fractional epoch (`global_step / steps_per_epoch`). */
+  readonly epoch: number;
+  /** 0-based epoch the next step belongs to, and batches of its order already consumed. */
+  readonly epoch_index: number;
+  readonly batches_consumed_in_epoch: number;
+  readonly steps_per_epoch: number;
+  readonly total_steps: number;
+  /** Applied AdamW steps (bias-correction count; smaller than global_step after skips). */
+  readonly optimizer_steps: number;
+  /**
+   * Random state. Every random choice is a pure function of the seed and a position: the
+   * epoch's data order of `deriveSeed(seed, epoch)`, dropout of `deriveSeed(seed, step)`.
+   */
+  readonly rng: { readonly seed: number; readonly scheme: string };
+  readonly best_metric: number | null;
+  readonly best_model_checkpoint: string | null;
+  readonly evals_without_improvement: number;
+  readonly nonfinite_steps: number;
+  readonly consecutive_nonfinite: number;
+  readonly log_history: readonly LogEntry[];
+  /** The resolved configuration, without secrets. */
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+/** File names inside a checkpoint folder. */
+export const TRAINER_STATE_FILE = "trainer_state.json";
+export const OPTIMIZER_FILE = "optimizer.safetensors";
+
+/** Writes `checkpoint-<step>` under `checkpointDir` atomically; returns its path. */
+export async function saveCheckpoint(
+  checkpointDir: string,
+  contents: {
+    config: DistilBertConfig;
+    /** Parameters in memory layout. */
+    params: ReadonlyMap<string, Float32Array>;
+    shapes: ReadonlyMap<string, readonly number[]>;
+    optimizer: AdamWState;
+    state: TrainerState;
+    tokenizerDir?: string;
+    /** Further JSON files written into the folder (e.g. `eval_results.json`). */
+    extraJson?: Record<string, unknown>;
+  },
+): Promise<string> {
+  const path = join(checkpointDir, `checkpoint-${contents.state.global_step}`);
+  const disk = (source: ReadonlyMap<string, Float32Array>) => {
+    const out = new Map<string, WeightData>();
+    for (const [name, data] of source) {
+      out.set(name, toDiskLayout(name, contents.shapes.get(name)!, data));
+    }
+    return out;
+  };
+  await writeDirAtomic(path, async (tmp) => {
+    await savePretrained(tmp, {
+      config: contents.config,
+      weights: disk(contents.params),
+      tokenizerDir: contents.tokenizerDir,
+    });
+    const moments = new Map<string, WeightData>();
+    for (const [name, w] of disk(contents.optimizer.m)) moments.set(`exp_avg.${name}`, w);
+    for (const [name, w] of disk(contents.optimizer.v)) moments.set(`exp_avg_sq.${name}`, w);
+    await writeSafetensorsFile(join(tmp, OPTIMIZER_FILE), moments, {
+      step: String(contents.optimizer.step),
+    });
+    await writeJsonAtomic(join(tmp, TRAINER_STATE_FILE), contents.state);
+    for (const [name, value] of Object.entries(contents.extraJson ?? {})) {
+      await writeJsonAtomic(join(tmp, name), value);
+    }
+  }, { marker: { global_step: contents.state.global_step } });
+  return path;
+}
+
+/** A checkpoint's optimizer state and trainer state, moments in memory layout. */
+export interface LoadedCheckpoint {
+  readonly optimizer: AdamWState;
+  readonly state: TrainerState;
+}
+
+/**
+ * Reads the optimizer and trainer state of a complete checkpoint folder (the weights are loaded
+ * as a model folder by `loadPretrained`). `shapes` are the parameters' memory-layout shapes.
+ */
+export async function loadCheckpointState(
+  path: string,
+  shapes: ReadonlyMap<string, readonly number[]>,
+): Promise<LoadedCheckpoint> {
+  if (!(await isCompleteDir(path))) {
+    throw new InputError(`Cannot resume from "${path}": not a complete checkpoint folder`);
+  }
+  const statePath = join(path, TRAINER_STATE_FILE);
+  let state: TrainerState;
+  try {
+    state = JSON.parse(await Deno.readTextFile(statePath));
+  } catch (err) {
+    throw new InputError(`Cannot read "${statePath}": ${(err as Error).message}`);
+  }
+  if (state?.version !== 1 || !Number.isInteger(state.global_step)) {
+    throw new InputError(`Invalid "${statePath}": not a mrpc-tune trainer state (version 1)`);
+  }
+  const optPath = join(path, OPTIMIZER_FILE);
+  const file = await readSafetensorsFile(optPath);
+  const step = Number(file.metadata.step);
+  if (!Number.isInteger(step) || step < 0) {
+    throw new InputError(`Invalid "${optPath}": metadata "step" must be a non-negative integer`);
+  }
+  const m = new Map<string, Float32Array>();
+  const v = new Map<string, Float32Array>();
+  // Moments exist from the first applied step on; before it there are none.
+  for (const [name, shape] of step === 0 ? [] : shapes) {
+    for (const [prefix, target] of [["exp_avg", m], ["exp_avg_sq", v]] as const) {
+      const t = file.tensors.get(`${prefix}.${name}`);
+      if (!t) throw new InputError(`Invalid "${optPath}": missing tensor "${prefix}.${name}"`);
+      const diskShape = isLinearWeight(name) ? [shape[1], shape[0]] : shape;
+      if (t.shape.join() !== diskShape.join()) {
+        throw new InputError(
+          `Invalid "${optPath}": tensor "${prefix}.${name}" has shape [${t.shape}], expected [${diskShape}]`,
+        );
+      }
+      target.set(name, toMemoryLayout(name, t.shape, t.data).data);
+    }
+  }
+  return { optimizer: { step, m, v }, state };
+}

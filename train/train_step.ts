@@ -1,0 +1,122 @@
+/**
+ * One optimizer step: forward + backward over each batch of the step (split into micro-batches
+ * that fit memory), gradients summed in float32 on the JS side, the global norm clipped once,
+ * then AdamW and the new weights written back into the model (a fresh buffer per parameter).
+ * A step whose loss or gradient norm is not finite is skipped with parameters and optimizer
+ * state untouched.
+ *
+ * @module
+ */
+import type { Batch } from "../data/batching.ts";
+import { deriveSeed } from "../data/rng.ts";
+import type { AdamW } from "./adamw.ts";
+import type { DistilBertClassifier } from "./distilbert.ts";
+import { gradClip } from "./grad_clip.ts";
+import { splitBatch } from "./micro_batch.ts";
+import { tf } from "./tf.ts";
+
+/** What one optimizer step did. */
+export interface StepResult {
+  /** Mean training loss of the step's examples (each batch's mean, averaged over batches). */
+  readonly loss: number;
+  /** Global gradient L2 norm before clipping. */
+  readonly gradNorm: number;
+  /** False when the loss or the norm was not finite and the step was skipped. */
+  readonly applied: boolean;
+  /** Forward/backward passes run (micro-batches). */
+  readonly passes: number;
+}
+
+/** Options of {@linkcode TrainStepper}. */
+export interface TrainStepperOptions {
+  /** `--max_grad_norm`; 0 disables clipping. */
+  readonly maxGradNorm: number;
+  /** Largest rows per forward/backward pass for a given padded length (memory planning). */
+  readonly maxRows: (seqLen: number) => number;
+}
+
+/**
+ * Runs optimizer steps for one model and optimizer. Keeps the float32 master copy of the
+ * parameters (memory layout) and reusable gradient accumulators on the JS heap, outside the
+ * wasm heap.
+ */
+export class TrainStepper {
+  readonly #model: DistilBertClassifier;
+  readonly #optimizer: AdamW;
+  readonly #options: TrainStepperOptions;
+  readonly #params = new Map<string, Float32Array>();
+  readonly #grads = new Map<string, Float32Array>();
+
+  private constructor(model: DistilBertClassifier, optimizer: AdamW, options: TrainStepperOptions) {
+    this.#model = model;
+    this.#optimizer = optimizer;
+    this.#options = options;
+  }
+
+  /** Reads the model's current parameters into the master copy. */
+  static async create(
+    model: DistilBertClassifier,
+    optimizer: AdamW,
+    options: TrainStepperOptions,
+  ): Promise<TrainStepper> {
+    const stepper = new TrainStepper(model, optimizer, options);
+    for (const [name, v] of model.params) {
+      const data = new Float32Array(await v.data() as Float32Array);
+      stepper.#params.set(name, data);
+      stepper.#grads.set(name, new Float32Array(data.length));
+    }
+    return stepper;
+  }
+
+  /** The master parameters (memory layout), e.g. to check them before saving. */
+  get params(): ReadonlyMap<string, Float32Array> {
+    return this.#params;
+  }
+
+  /**
+   * One optimizer step over `batches` (the step's accumulation group) at learning rate `lr`.
+   * Dropout masks derive from `seed` and the micro-batch position, so a step is reproducible.
+   */
+  step(batches: readonly Batch[], options: { lr: number; seed: number }): StepResult {
+    for (const g of this.#grads.values()) g.fill(0);
+    let loss = 0;
+    let passes = 0;
+    batches.forEach((batch, b) => {
+      const micro = splitBatch(batch, this.#options.maxRows(batch.seqLen));
+      micro.forEach((m, k) => {
+        const weight = m.weight / batches.length;
+        const out = this.#model.lossAndGrads(m.batch, {
+          training: true,
+          seed: deriveSeed(options.seed, b, k),
+          lossScale: weight,
+        });
+        try {
+          loss += weight * out.loss.dataSync()[0];
+          for (const [name, g] of out.grads) {
+            const acc = this.#grads.get(name)!;
+            const data = g.dataSync() as Float32Array;
+            for (let i = 0; i < acc.length; i++) acc[i] += data[i];
+          }
+        } finally {
+          tf.dispose([out.loss, ...out.grads.values()]);
+        }
+        passes++;
+      });
+    });
+    const clip = gradClip(this.#grads, { maxNorm: this.#options.maxGradNorm });
+    if (!clip.finite || !Number.isFinite(loss)) {
+      return { loss, gradNorm: clip.totalNorm, applied: false, passes };
+    }
+    this.#optimizer.step(this.#params, this.#grads, { lr: options.lr, clipScale: clip.scale });
+    this.#model.assignParams(this.#params);
+    return { loss, gradNorm: clip.totalNorm, applied: true, passes };
+  }
+}
+
+/** Name of the first parameter holding a NaN or ±Infinity, or null when all are finite. */
+export function firstNonFinite(params: ReadonlyMap<string, Float32Array>): string | null {
+  for (const [name, data] of params) {
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return name;
+  }
+  return null;
+}
