@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { needsShared, SHARED_DIR, sharedPath } from "../_shared.ts";
-import { assertUsageError, runMain } from "./main_test.ts";
+import { assertUsageError, runMain } from "./_run_main.ts";
 import { startHubServer } from "../data/_hub_server.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "../data/_mrpc_fixture.ts";
 

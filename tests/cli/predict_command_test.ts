@@ -7,7 +7,7 @@ import { parseDistilBertConfig } from "../../train/distilbert_config.ts";
 import { accuracyAndF1 } from "../../train/metrics.ts";
 import { savePretrained } from "../../train/pretrained.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
-import { assertUsageError, runMain } from "./main_test.ts";
+import { assertUsageError, runMain } from "./_run_main.ts";
 
 const LABELLED = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String";
 const UNLABELLED = "index\t#1 ID\t#2 ID\t#1 String\t#2 String";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseOptions, UsageError } from "../../cli/options.ts";
 import { resolveTrainConfig, TRAIN_OPTIONS } from "../../cli/train_options.ts";
-import { assertUsageError, runMain } from "./main_test.ts";
+import { assertUsageError, runMain } from "./_run_main.ts";
 
 async function resolve(argv: string[]) {
   const given = new Set<string>();
