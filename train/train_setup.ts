@@ -10,7 +10,7 @@ import type { PairExample } from "../data/example.ts";
 import type { HubOptions } from "../data/hub.ts";
 import { loadMrpcSplit } from "../data/mrpc.ts";
 import { loadTokenizer, type PairTokenizer } from "../data/tokenizer.ts";
-import { exists } from "./atomic_fs.ts";
+import { exists, isCompleteDir } from "./atomic_fs.ts";
 import { loadCheckpointState, type LoadedCheckpoint } from "./checkpoint.ts";
 import { latestCheckpoint, listCheckpoints } from "./checkpoint_rotation.ts";
 import { memoryShape } from "./_distilbert_layout.ts";
@@ -54,6 +54,10 @@ async function findResume(config: TrainConfig, log: (l: string) => void): Promis
   }
   if (!(await exists(config.resume))) {
     throw new InputError(`Invalid --resume "${config.resume}": no such checkpoint folder`);
+  }
+  // Checked before its files are read as a model folder, whose errors would not say why.
+  if (!(await isCompleteDir(config.resume))) {
+    throw new InputError(`Cannot resume from "${config.resume}": not a complete checkpoint folder`);
   }
   return config.resume;
 }

@@ -215,7 +215,7 @@ export async function runTraining(
         if (consecutive >= config.max_consecutive_nonfinite) {
           throw new TrainingError(
             `Training diverged: ${consecutive} consecutive steps had a non-finite loss or gradient ` +
-              `norm (last at step ${step}); lower --lr or raise --max_grad_norm's clipping`,
+              `norm (last at step ${step}); try a lower --lr`,
           );
         }
       } else {
