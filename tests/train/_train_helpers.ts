@@ -1,0 +1,237 @@
+/**
+ * Shared pieces of the training tests: a tiny random DistilBERT folder with a vocab.txt
+ * tokenizer, a deterministic labelled MRPC TSV over its vocabulary, resolved train configs, and
+ * in-process runs of the training loop.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { resolveTrainConfig, TRAIN_OPTIONS } from "../../cli/train_options.ts";
+import { parseOptions } from "../../cli/options.ts";
+import { type EncodedExample, encodeExamples } from "../../data/batching.ts";
+import type { PairExample } from "../../data/example.ts";
+import { createRng } from "../../data/rng.ts";
+import { loadTokenizer } from "../../data/tokenizer.ts";
+import { initBackend } from "../../train/backend.ts";
+import { DistilBertClassifier } from "../../train/distilbert.ts";
+import { type DistilBertConfig, parseDistilBertConfig } from "../../train/distilbert_config.ts";
+import { savePretrained } from "../../train/pretrained.ts";
+import { ProgressReporter } from "../../train/progress.ts";
+import { readSafetensorsFile } from "../../train/safetensors.ts";
+import type { TrainConfig } from "../../train/train_config.ts";
+import { prepareTraining } from "../../train/train_setup.ts";
+import { runTraining, type TrainResult } from "../../train/trainer.ts";
+
+/** Word pieces of the tiny model's vocabulary (after the five special tokens). */
+export const WORDS = [
+  "the",
+  "bank",
+  "said",
+  "profits",
+  "rose",
+  "fell",
+  "shares",
+  "company",
+  "today",
+  "a",
+  "new",
+  "report",
+  "price",
+  "market",
+  "court",
+  "police",
+  "year",
+  "stock",
+  "sales",
+  "growth",
+  ".",
+];
+
+/** The tiny model's vocabulary: special tokens first ([PAD] = 0), then {@linkcode WORDS}. */
+export const VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ...WORDS];
+
+/** The tiny model: 2 layers, dim 16, default dropout (0.1/0.1/0.2), so dropout is exercised. */
+export function tinyConfig(overrides: Record<string, unknown> = {}): DistilBertConfig {
+  return parseDistilBertConfig({
+    vocab_size: VOCAB.length,
+    max_position_embeddings: 64,
+    n_layers: 2,
+    n_heads: 2,
+    dim: 16,
+    hidden_dim: 32,
+    id2label: { "0": "not_equivalent", "1": "equivalent" },
+    ...overrides,
+  }, "tiny");
+}
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "mrpc-tune-test-" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Writes a tiny random `DistilBertForSequenceClassification` folder (config, weights,
+ * vocab.txt) into `dir` (created) on the wasm backend; deterministic for a given seed.
+ */
+export async function writeTinyModel(
+  dir: string,
+  options: { seed?: number; config?: Record<string, unknown> } = {},
+): Promise<DistilBertConfig> {
+  const config = tinyConfig(options.config);
+  await initBackend("wasm");
+  const model = DistilBertClassifier.random(config, { seed: options.seed ?? 3 });
+  const weights = await model.exportWeights();
+  model.dispose();
+  await Deno.mkdir(dir, { recursive: true });
+  const tok = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(tok, "vocab.txt"), VOCAB.join("\n") + "\n");
+    await savePretrained(dir, { config, weights, tokenizerDir: tok });
+  } finally {
+    await Deno.remove(tok, { recursive: true });
+  }
+  return config;
+}
+
+/**
+ * `count` labelled pairs over {@linkcode WORDS}, a pure function of `seed`, with a learnable
+ * signal: a label 1 pair repeats its first sentence reversed with "said" added, a label 0 pair
+ * has an independent second sentence without "said". Lengths vary (3–12 words).
+ */
+export function tinyPairs(count: number, seed: number): PairExample[] {
+  const rng = createRng(seed);
+  const words = WORDS.filter((w) => w !== "said");
+  const sentence = (n: number) =>
+    Array.from({ length: n }, () => words[Math.floor(rng() * words.length)]);
+  return Array.from({ length: count }, (_, idx) => {
+    const label = rng() < 0.5 ? 0 : 1;
+    const a = sentence(3 + Math.floor(rng() * 10));
+    const b = label === 1 ? ["said", ...a].reverse() : sentence(3 + Math.floor(rng() * 10));
+    return { idx, sentence1: a.join(" "), sentence2: b.join(" "), label: label as 0 | 1 };
+  });
+}
+
+/** Writes `pairs` as a labelled GLUE MRPC TSV (with the BOM and header of the real files). */
+export async function writeMrpcTsv(path: string, pairs: readonly PairExample[]): Promise<void> {
+  const rows = pairs.map((p, i) =>
+    [p.label, 2 * i + 1000, 2 * i + 1001, p.sentence1, p.sentence2].join("\t")
+  );
+  const header = "\uFEFFQuality\t#1 ID\t#2 ID\t#1 String\t#2 String";
+  await Deno.writeTextFile(path, [header, ...rows].join("\n") + "\n");
+}
+
+/** Encodes `pairs` with the tokenizer of the model folder `modelDir`. */
+export async function encodeWith(
+  modelDir: string,
+  pairs: readonly PairExample[],
+): Promise<EncodedExample[]> {
+  return encodeExamples(pairs, await loadTokenizer(modelDir, { maxSeqLength: 64 }));
+}
+
+/** Resolves `train` flags (as the CLI does) into a frozen {@linkcode TrainConfig}. */
+export function trainConfig(args: readonly string[]): Promise<TrainConfig> {
+  const given = new Set<string>();
+  const values = parseOptions(TRAIN_OPTIONS, args, { given });
+  return resolveTrainConfig(values, given);
+}
+
+/** What an in-process run printed and returned. */
+export interface InProcessRun {
+  readonly result: TrainResult;
+  readonly lines: string[];
+}
+
+/** Runs prepareTraining + runTraining in this process on wasm, collecting the log lines. */
+export async function trainInProcess(args: readonly string[]): Promise<InProcessRun> {
+  await initBackend("wasm");
+  const config = await trainConfig([...args, "--backend", "wasm"]);
+  const lines: string[] = [];
+  const log = (line: string) => lines.push(line);
+  const setup = await prepareTraining(config, { log });
+  const progress = new ProgressReporter({ tty: false, log, write: () => {} });
+  const result = await runTraining(config, setup, { log, progress, backend: "wasm" });
+  return { result, lines };
+}
+
+/** Reads a safetensors file's tensors as name -> float32 data. */
+export async function readTensors(path: string): Promise<Map<string, Float32Array>> {
+  const { tensors } = await readSafetensorsFile(path);
+  return new Map([...tensors].map(([name, t]) => [name, Float32Array.from(t.data)] as const));
+}
+
+/** Asserts both maps hold the same names and every value within `tolerance` (absolute). */
+export function assertTensorsClose(
+  actual: ReadonlyMap<string, ArrayLike<number>>,
+  expected: ReadonlyMap<string, ArrayLike<number>>,
+  tolerance: number,
+): void {
+  assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort());
+  for (const [name, want] of expected) {
+    const got = actual.get(name)!;
+    assert.equal(got.length, want.length, name);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+    assert.ok(worst <= tolerance, `"${name}": max abs diff ${worst} > ${tolerance}`);
+  }
+}
+
+/** Reads a JSON file. */
+export async function readJson(path: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await Deno.readTextFile(path));
+}
+
+/** Paths of a tiny training setup written by {@linkcode writeTinyRun}. */
+export interface TinyRun {
+  readonly model: string;
+  readonly trainFile: string;
+  readonly validationFile: string;
+  /** `--model ... --train_file ... --validation_file ...` */
+  readonly dataFlags: string[];
+}
+
+/**
+ * Writes a tiny model folder and labelled train/validation TSVs under `dir`: `train` pairs of
+ * seed 1 and `validation` pairs of seed 2 (defaults 16 and 8).
+ */
+export async function writeTinyRun(
+  dir: string,
+  options: { train?: number; validation?: number; config?: Record<string, unknown> } = {},
+): Promise<TinyRun> {
+  const model = join(dir, "model");
+  await writeTinyModel(model, { config: options.config });
+  const trainFile = join(dir, "train.tsv"), validationFile = join(dir, "dev.tsv");
+  await writeMrpcTsv(trainFile, tinyPairs(options.train ?? 16, 1));
+  await writeMrpcTsv(validationFile, tinyPairs(options.validation ?? 8, 2));
+  return {
+    model,
+    trainFile,
+    validationFile,
+    dataFlags: ["--model", model, "--train_file", trainFile, "--validation_file", validationFile],
+  };
+}
+
+/** No dropout anywhere: runs that split a batch differently stay comparable. */
+export const NO_DROPOUT = { dropout: 0, attention_dropout: 0, seq_classif_dropout: 0 };
+
+/**
+ * Exit 2 and exactly one `error:` line matching `pattern`, no stack trace; the only other line
+ * allowed is the `Backend: ...` notice that train prints before it loads anything.
+ */
+export function assertTrainUsageError(
+  r: { code: number; stdout: string; stderr: string },
+  pattern: RegExp,
+): void {
+  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split("\n").filter((l) => !/^Backend: /.test(l));
+  assert.equal(lines.length, 1, `one error line, got: ${r.stderr}`);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.equal(r.stdout, "");
+}

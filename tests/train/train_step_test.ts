@@ -1,0 +1,221 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { type Batch, collate, type EncodedExample } from "../../data/batching.ts";
+import { createRng } from "../../data/rng.ts";
+import { AdamW } from "../../train/adamw.ts";
+import { initBackend, tf } from "../../train/backend.ts";
+import { DistilBertClassifier } from "../../train/distilbert.ts";
+import type { DistilBertConfig } from "../../train/distilbert_config.ts";
+import { firstNonFinite, TrainStepper } from "../../train/train_step.ts";
+import { assertTensorsClose, tinyConfig, VOCAB } from "./_train_helpers.ts";
+
+const WORD_EMBEDDINGS = "distilbert.embeddings.word_embeddings.weight";
+/** A token id that only the poisoned batches contain. */
+const POISON_ID = VOCAB.indexOf("court");
+const NO_SPLIT = () => Number.MAX_SAFE_INTEGER;
+
+/** `rows` encoded examples of 3–14 tokens ([CLS] words [SEP] words [SEP]), a function of `seed`. */
+function examples(
+  rows: number,
+  seed: number,
+  options: { poison?: boolean } = {},
+): EncodedExample[] {
+  const rng = createRng(seed);
+  const word = () => {
+    const id = 5 + Math.floor(rng() * (VOCAB.length - 5));
+    return id === POISON_ID ? POISON_ID + 1 : id;
+  };
+  return Array.from({ length: rows }, (_, i) => {
+    const a = Array.from({ length: 1 + Math.floor(rng() * 6) }, word);
+    const b = Array.from({ length: 1 + Math.floor(rng() * 5) }, word);
+    if (options.poison && i === 1) a[0] = POISON_ID;
+    return {
+      inputIds: [2, ...a, 3, ...b, 3],
+      label: (rng() < 0.5 ? 0 : 1) as 0 | 1,
+      truncated: false,
+    };
+  });
+}
+
+function batchOf(rows: number, seed: number, options: { poison?: boolean } = {}): Batch {
+  const ex = examples(rows, seed, options);
+  return collate(ex, ex.map((_, i) => i), { padId: 0 });
+}
+
+/** A random tiny model (no dropout unless `dropout`), optionally with a huge embedding row. */
+async function tinyModel(
+  options: { dropout?: boolean; poison?: boolean } = {},
+): Promise<{ config: DistilBertConfig; model: DistilBertClassifier }> {
+  await initBackend("wasm");
+  const config = tinyConfig(
+    options.dropout ? {} : { dropout: 0, attention_dropout: 0, seq_classif_dropout: 0 },
+  );
+  const random = DistilBertClassifier.random(config, { seed: 11 });
+  if (!options.poison) return { config, model: random };
+  const weights = await random.exportWeights();
+  random.dispose();
+  const emb = weights.get(WORD_EMBEDDINGS)!;
+  emb.data.fill(3e38, POISON_ID * config.dim, (POISON_ID + 1) * config.dim);
+  return { config, model: DistilBertClassifier.fromWeights(config, weights) };
+}
+
+function copyMap(map: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+  return new Map([...map].map(([k, v]) => [k, Float32Array.from(v)] as const));
+}
+
+function assertBitEqual(
+  actual: ReadonlyMap<string, Float32Array>,
+  expected: ReadonlyMap<string, Float32Array>,
+  what: string,
+): void {
+  assert.deepEqual([...actual.keys()], [...expected.keys()], what);
+  for (const [name, want] of expected) {
+    assert.ok(
+      Buffer.from(actual.get(name)!.buffer).equals(Buffer.from(want.buffer)),
+      `${what}: "${name}" changed`,
+    );
+  }
+}
+
+/** The model's own variables (what the next forward pass uses), memory layout. */
+async function modelParams(model: DistilBertClassifier): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, v] of model.params) out.set(name, Float32Array.from(await v.data()));
+  return out;
+}
+
+/** Splits params into k_lin biases (true gradient 0, see the fixtures README) and the rest. */
+function withoutKeyBias(params: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+  return new Map([...params].filter(([name]) => !name.endsWith("attention.k_lin.bias")));
+}
+
+Deno.test("train step: micro-batches of 3 rows give the same step as the whole batch of 8", async () => {
+  const runs = [];
+  for (const maxRows of [NO_SPLIT, () => 3]) {
+    const { model } = await tinyModel();
+    const optimizer = new AdamW({ weightDecay: 0.01 });
+    const stepper = await TrainStepper.create(model, optimizer, { maxGradNorm: 1, maxRows });
+    const results = [1, 2].map((s) => stepper.step([batchOf(8, s)], { lr: 1e-3, seed: s }));
+    runs.push({ results, params: copyMap(stepper.params), model: await modelParams(model) });
+    model.dispose();
+  }
+  const [whole, split] = runs;
+  assert.deepEqual(whole.results.map((r) => r.passes), [1, 1]);
+  assert.deepEqual(split.results.map((r) => r.passes), [3, 3], "8 rows as 3 + 3 + 2");
+  whole.results.forEach((w, i) => {
+    const s = split.results[i];
+    assert.ok(w.applied && s.applied);
+    assert.ok(Math.abs(w.loss - s.loss) <= 1e-6, `loss ${w.loss} vs ${s.loss}`);
+    assert.ok(Math.abs(w.gradNorm - s.gradNorm) <= 1e-6 * w.gradNorm, `norm ${i}`);
+  });
+  assertTensorsClose(withoutKeyBias(split.params), withoutKeyBias(whole.params), 1e-6);
+  for (const [name, p] of split.params) {
+    if (!name.endsWith("attention.k_lin.bias")) continue;
+    const w = whole.params.get(name)!;
+    for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - w[i]) <= 2 * 2e-3, name);
+  }
+  assertBitEqual(split.model, split.params, "model variables hold the master parameters");
+});
+
+Deno.test("train step: an accumulation group of two batches of 4 equals one batch of 8", async () => {
+  const ex = examples(8, 21);
+  const all = ex.map((_, i) => i);
+  const runs = [];
+  for (const batches of [[all], [all.slice(0, 4), all.slice(4)]]) {
+    const { model } = await tinyModel();
+    const stepper = await TrainStepper.create(model, new AdamW({ weightDecay: 0.01 }), {
+      maxGradNorm: 1,
+      maxRows: NO_SPLIT,
+    });
+    const result = stepper.step(batches.map((b) => collate(ex, b, { padId: 0 })), {
+      lr: 1e-3,
+      seed: 1,
+    });
+    runs.push({ result, params: copyMap(stepper.params) });
+    model.dispose();
+  }
+  assert.ok(Math.abs(runs[0].result.loss - runs[1].result.loss) <= 1e-6);
+  assert.equal(runs[1].result.passes, 2);
+  assertTensorsClose(withoutKeyBias(runs[1].params), withoutKeyBias(runs[0].params), 1e-6);
+});
+
+Deno.test("train step: a batch whose loss overflows is skipped, parameters and moments untouched", async () => {
+  const clean1 = batchOf(6, 31),
+    clean2 = batchOf(6, 32),
+    poisoned = batchOf(6, 33, { poison: true });
+  assert.ok(poisoned.inputIds.includes(POISON_ID) && !clean1.inputIds.includes(POISON_ID));
+
+  // Reference: the same model never shown the poisoned batch.
+  const ref = await tinyModel({ poison: true, dropout: true });
+  const refOpt = new AdamW({ weightDecay: 0.01 });
+  const refStepper = await TrainStepper.create(ref.model, refOpt, {
+    maxGradNorm: 1,
+    maxRows: NO_SPLIT,
+  });
+  assert.ok(refStepper.step([clean1], { lr: 1e-3, seed: 1 }).applied);
+  assert.ok(refStepper.step([clean2], { lr: 1e-3, seed: 3 }).applied);
+
+  const { model } = await tinyModel({ poison: true, dropout: true });
+  const optimizer = new AdamW({ weightDecay: 0.01 });
+  const stepper = await TrainStepper.create(model, optimizer, {
+    maxGradNorm: 1,
+    maxRows: NO_SPLIT,
+  });
+  assert.ok(stepper.step([clean1], { lr: 1e-3, seed: 1 }).applied);
+  const params = copyMap(stepper.params);
+  const m = copyMap(optimizer.state().m), v = copyMap(optimizer.state().v);
+  for (const maxRows of [NO_SPLIT, () => 4]) {
+    const s = await TrainStepper.create(model, optimizer, { maxGradNorm: 1, maxRows });
+    const result = s.step([poisoned], { lr: 1e-3, seed: 2 });
+    assert.equal(result.applied, false);
+    assert.ok(!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm));
+  }
+  const skipped = stepper.step([poisoned, clean2], { lr: 1e-3, seed: 2 });
+  assert.equal(skipped.applied, false, "a poisoned batch spoils its whole accumulation group");
+  assert.equal(optimizer.stepCount, 1);
+  assertBitEqual(stepper.params, params, "parameters");
+  assertBitEqual(await modelParams(model), params, "model variables");
+  assertBitEqual(optimizer.state().m, m, "first moments");
+  assertBitEqual(optimizer.state().v, v, "second moments");
+  assert.equal(firstNonFinite(stepper.params), null);
+
+  assert.ok(stepper.step([clean2], { lr: 1e-3, seed: 3 }).applied);
+  assertBitEqual(stepper.params, refStepper.params, "after the skip, as if never shown");
+  model.dispose();
+  ref.model.dispose();
+});
+
+Deno.test("train step: firstNonFinite names the first parameter holding NaN or ±Infinity", () => {
+  const params = new Map([
+    ["a", new Float32Array([1, -3e38, 0])],
+    ["b", new Float32Array([0, 1])],
+    ["c", new Float32Array([Infinity])],
+  ]);
+  assert.equal(firstNonFinite(params), "c");
+  params.get("b")![1] = NaN;
+  assert.equal(firstNonFinite(params), "b");
+  params.get("a")![0] = -Infinity;
+  assert.equal(firstNonFinite(params), "a");
+  assert.equal(firstNonFinite(new Map([["x", new Float32Array([3.4e38, -0])]])), null);
+});
+
+Deno.test("train step: no tensor leaks across steps (whole, split, accumulated, skipped)", async () => {
+  const { model } = await tinyModel({ poison: true, dropout: true });
+  const optimizer = new AdamW({ weightDecay: 0.01 });
+  let rows = Number.MAX_SAFE_INTEGER;
+  const stepper = await TrainStepper.create(model, optimizer, {
+    maxGradNorm: 1,
+    maxRows: () => rows,
+  });
+  stepper.step([batchOf(5, 41)], { lr: 1e-3, seed: 1 }); // warm-up
+  const before = tf.memory().numTensors;
+  stepper.step([batchOf(7, 42)], { lr: 1e-3, seed: 2 });
+  rows = 2;
+  stepper.step([batchOf(7, 43), batchOf(3, 44)], { lr: 1e-3, seed: 3 });
+  assert.equal(
+    stepper.step([batchOf(4, 45, { poison: true })], { lr: 1e-3, seed: 4 }).applied,
+    false,
+  );
+  assert.equal(tf.memory().numTensors, before);
+  model.dispose();
+});
