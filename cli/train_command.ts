@@ -29,7 +29,7 @@ export const DEMO_DEFAULTS: Readonly<Record<string, string | number>> = {
   weight_decay: 0.01,
 };
 
-const DEMO_TRAIN_SIZE = 2000;
+const DEMO_TRAIN_SIZE = 8000;
 const DEMO_VALIDATION_SIZE = 400;
 
 function log(line: string): void {
@@ -39,7 +39,9 @@ function log(line: string): void {
 /** Runs training for `config` (already resolved); resolves to the exit code. */
 export async function trainWith(config: TrainConfig, env: CommandContext["env"]): Promise<number> {
   const hub = hubOptionsFromEnv(env);
-  const backend = await initBackend(config.backend, { log });
+  // The demo builds its random model with tfjs; otherwise bad input is reported before the
+  // backend's log line, so that it stays one error line.
+  let backend = config.demo ? await initBackend(config.backend, { log }) : null;
   if (config.wandb_mode !== "disabled") {
     log(
       `W&B logging (--wandb_mode ${config.wandb_mode}) is not built yet: metrics are kept in ` +
@@ -64,6 +66,7 @@ export async function trainWith(config: TrainConfig, env: CommandContext["env"])
   }
   try {
     const setup = await prepareTraining(run, { hub, data, log });
+    backend ??= await initBackend(config.backend, { log });
     const progress = new ProgressReporter({
       tty: Deno.stderr.isTerminal(),
       log,

@@ -37,7 +37,7 @@ export async function latestCheckpoint(dir: string): Promise<CheckpointRef | nul
 /**
  * Deletes old checkpoints so that at most `keep` newest remain, never deleting `bestPath`
  * (kept in addition, as the HF Trainer does). `keep` ≤ 0 keeps everything. Also removes
- * temporaries left by a killed writer (`.checkpoint-*.tmp-*`, `.checkpoint-*.old-*`) whose
+ * temporaries left by a killed writer (`.checkpoint-*.tmp-*`, `.checkpoint-*.old-*`, `*.tmp-*` files) whose
  * process is not this one. Returns the deleted paths.
  */
 export async function rotateCheckpoints(
@@ -46,9 +46,9 @@ export async function rotateCheckpoints(
 ): Promise<string[]> {
   const deleted: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
-    if (
-      /^\.checkpoint-\d+\.(tmp|old)-\d+$/.test(entry.name) && !entry.name.endsWith(`-${Deno.pid}`)
-    ) {
+    const stale = /^\.checkpoint-\d+\.(tmp|old)-\d+$/.test(entry.name) ||
+      (entry.isFile && /\.tmp-\d+$/.test(entry.name)); // a file copy killed mid-write
+    if (stale && !entry.name.endsWith(`-${Deno.pid}`)) {
       await Deno.remove(join(dir, entry.name), { recursive: true });
       deleted.push(join(dir, entry.name));
     }
