@@ -3,14 +3,13 @@ import { join } from "node:path";
 import { readSafetensorsFile } from "../../train/safetensors.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 import {
-  assertTrainUsageError,
   readJson,
   readTensors,
   withTempDir,
   writeMrpcTsv,
   writeTinyRun,
 } from "../train/_train_helpers.ts";
-import { runMain } from "./_run_main.ts";
+import { assertUsageError, runMain } from "./_run_main.ts";
 
 /** Secrets in the environment that must never reach a checkpoint. */
 const SECRETS = { WANDB_API_KEY: "wandb-secret-4b1d", HF_TOKEN: "hf_secretTokenValue123" };
@@ -128,39 +127,39 @@ Deno.test("train: bad flags and bad files are one error line, exit 2", async () 
     const dev = ["--validation_file", run.validationFile];
 
     const missing = join(dir, "missing.tsv");
-    assertTrainUsageError(
+    assertUsageError(
       await train(["--model", run.model, "--train_file", missing, ...dev]),
       new RegExp(`^error: Cannot read "${missing}": file not found$`),
     );
     const bad = join(dir, "bad.tsv");
     await writeMrpcTsv(bad, [{ idx: 0, sentence1: "the bank", sentence2: "a bank", label: 1 }]);
     await Deno.writeTextFile(bad, "1\t5\t6\tonly four columns\n", { append: true });
-    assertTrainUsageError(
+    assertUsageError(
       await train(["--model", run.model, "--train_file", bad, ...dev]),
       new RegExp(`^error: Cannot read "${bad}" line 3: expected 5 tab-separated columns, found 4$`),
     );
     const config = join(dir, "run.json");
     await Deno.writeTextFile(config, JSON.stringify({ lr: "fast" }));
-    assertTrainUsageError(
+    assertUsageError(
       await train([...run.dataFlags, "--config", config]),
       new RegExp(`^error: Invalid config "${config}": .*--lr.*"fast"`),
     );
     await Deno.writeTextFile(config, JSON.stringify({ learning_rate: 1e-3 }));
-    assertTrainUsageError(
+    assertUsageError(
       await train([...run.dataFlags, "--config", config]),
       new RegExp(`^error: Invalid config "${config}": unknown key "learning_rate"$`),
     );
     await Deno.writeTextFile(config, "{ not json");
-    assertTrainUsageError(
+    assertUsageError(
       await train([...run.dataFlags, "--config", config]),
       new RegExp(`^error: Invalid config "${config}": `),
     );
-    assertTrainUsageError(
+    assertUsageError(
       await train([...run.dataFlags, "--resume", "nonsense"]),
       /^error: Invalid --resume "nonsense": no such checkpoint folder$/,
     );
-    assertTrainUsageError(await train([...run.dataFlags, "--lr", "0"]), /--lr/);
-    assertTrainUsageError(await train([...run.dataFlags, "--batch_size", "0"]), /--batch_size/);
+    assertUsageError(await train([...run.dataFlags, "--lr", "0"]), /--lr/);
+    assertUsageError(await train([...run.dataFlags, "--batch_size", "0"]), /--batch_size/);
     assert.ok(!(await Deno.stat(ck).catch(() => null)), "nothing was written");
   });
 });

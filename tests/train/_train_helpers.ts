@@ -218,20 +218,3 @@ export async function writeTinyRun(
 
 /** No dropout anywhere: runs that split a batch differently stay comparable. */
 export const NO_DROPOUT = { dropout: 0, attention_dropout: 0, seq_classif_dropout: 0 };
-
-/**
- * Exit 2 and exactly one `error:` line matching `pattern`, no stack trace; the only other line
- * allowed is the `Backend: ...` notice that train prints before it loads anything.
- */
-export function assertTrainUsageError(
-  r: { code: number; stdout: string; stderr: string },
-  pattern: RegExp,
-): void {
-  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
-  const lines = r.stderr.trim().split("\n").filter((l) => !/^Backend: /.test(l));
-  assert.equal(lines.length, 1, `one error line, got: ${r.stderr}`);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-  assert.equal(r.stdout, "");
-}

@@ -4,14 +4,8 @@ import { createRng } from "../../data/rng.ts";
 import { COMPLETE_MARKER } from "../../train/atomic_fs.ts";
 import { latestCheckpoint } from "../../train/checkpoint_rotation.ts";
 import { REPO_ROOT } from "../_shared.ts";
-import { runMain } from "../cli/_run_main.ts";
-import {
-  assertTrainUsageError,
-  readJson,
-  type TinyRun,
-  withTempDir,
-  writeTinyRun,
-} from "./_train_helpers.ts";
+import { assertUsageError, runMain } from "../cli/_run_main.ts";
+import { readJson, type TinyRun, withTempDir, writeTinyRun } from "./_train_helpers.ts";
 
 const ENV = { HF_HUB_OFFLINE: "1", HF_ENDPOINT: "http://127.0.0.1:9", NO_COLOR: "1" };
 const TOTAL_STEPS = 12; // 48 pairs / batch 8 = 6 steps per epoch, 2 epochs
@@ -237,7 +231,7 @@ Deno.test("resume: killed runs resumed with --resume auto end byte-identical to 
       "a used checkpoint dir without --resume, or a non-checkpoint --resume, is exit 2",
       async () => {
         const again = await runMain(trainArgs(run, refDir), { env: ENV });
-        assertTrainUsageError(
+        assertUsageError(
           again,
           new RegExp(
             `^error: Checkpoint dir "${refDir}" already holds checkpoints \\(checkpoint-2, .*\\): ` +
@@ -250,7 +244,7 @@ Deno.test("resume: killed runs resumed with --resume auto end byte-identical to 
           const r = await runMain(trainArgs(run, join(dir, "other"), ["--resume", folder]), {
             env: ENV,
           });
-          assertTrainUsageError(
+          assertUsageError(
             r,
             new RegExp(`^error: Cannot resume from "${folder}": not a complete checkpoint folder`),
           );
