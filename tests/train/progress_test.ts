@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { formatDuration, formatSample, ProgressReporter } from "../../train/progress.ts";
+
+const SAMPLE = {
+  step: 50,
+  totalSteps: 100,
+  epoch: 1.5,
+  loss: 0.43219,
+  lr: 2.5e-5,
+  examplesPerSecond: 12.34,
+  etaSeconds: 125,
+};
+
+Deno.test("progress: a redrawn bar on a terminal, plain interval lines otherwise", () => {
+  const written: string[] = [], logged: string[] = [];
+  const tty = new ProgressReporter({
+    tty: true,
+    log: (l) => logged.push(l),
+    write: (t) => written.push(t),
+  });
+  tty.update(SAMPLE);
+  tty.interval(SAMPLE);
+  tty.line("eval step 50: accuracy 0.8");
+  assert.equal(written.length, 2);
+  assert.match(written[0], /^\r\x1b\[2K\[#{12}-{12}\] epoch 1\.50 step 50\/100 loss 0\.4322/);
+  assert.match(written[0], /lr 2\.50e-5 12\.3 ex\/s ETA 2m05s$/);
+  assert.equal(written[1], "\r\x1b[2K"); // the bar is cleared before a lasting line
+  assert.deepEqual(logged, ["eval step 50: accuracy 0.8"]);
+
+  const plainLogged: string[] = [], plainWritten: string[] = [];
+  const plain = new ProgressReporter({
+    tty: false,
+    log: (l) => plainLogged.push(l),
+    write: (t) => plainWritten.push(t),
+  });
+  plain.update(SAMPLE);
+  plain.interval(SAMPLE);
+  assert.deepEqual(plainWritten, []);
+  assert.deepEqual(plainLogged, [formatSample(SAMPLE)]);
+});
+
+Deno.test("progress: durations", () => {
+  assert.equal(formatDuration(42), "42s");
+  assert.equal(formatDuration(185), "3m05s");
+  assert.equal(formatDuration(3720), "1h02m");
+  assert.equal(formatDuration(NaN), "?");
+});
