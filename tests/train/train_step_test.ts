@@ -219,3 +219,35 @@ Deno.test("train step: no tensor leaks across steps (whole, split, accumulated, 
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
 });
+
+Deno.test("train step: after each step every kernel uses the new weights (no stale XNNPACK packing)", async () => {
+  const { config, model } = await tinyModel();
+  const stepper = await TrainStepper.create(model, new AdamW({ weightDecay: 0.01 }), {
+    maxGradNorm: 1,
+    maxRows: NO_SPLIT,
+  });
+  const batch = batchOf(8, 5);
+  const probe = { ...batchOf(4, 9), labels: undefined };
+  try {
+    for (let step = 0; step < 3; step++) {
+      // A forward pass packs the current weights into XNNPACK's cache before the update.
+      tf.dispose(model.logits(probe, { training: false }));
+      stepper.step([batch], { lr: 1e-2, seed: step });
+      const fresh = DistilBertClassifier.fromWeights(config, await model.exportWeights());
+      try {
+        const got = model.logits(probe, { training: false });
+        const want = fresh.logits(probe, { training: false });
+        assert.deepEqual(
+          Array.from(await got.data()),
+          Array.from(await want.data()),
+          `step ${step}`,
+        );
+        tf.dispose([got, want]);
+      } finally {
+        fresh.dispose();
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+});
