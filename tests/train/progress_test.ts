@@ -22,7 +22,8 @@ Deno.test("progress: a redrawn bar on a terminal, plain interval lines otherwise
   tty.interval(SAMPLE);
   tty.line("eval step 50: accuracy 0.8");
   assert.equal(written.length, 2);
-  assert.match(written[0], /^\r\x1b\[2K\[#{12}-{12}\] epoch 1\.50 step 50\/100 loss 0\.4322/);
+  assert.ok(written[0].startsWith("\r\x1b[2K[############------------] "), written[0]);
+  assert.match(written[0], /\] epoch 1\.50 step 50\/100 loss 0\.4322/);
   assert.match(written[0], /lr 2\.50e-5 12\.3 ex\/s ETA 2m05s$/);
   assert.equal(written[1], "\r\x1b[2K"); // the bar is cleared before a lasting line
   assert.deepEqual(logged, ["eval step 50: accuracy 0.8"]);
