@@ -1,5 +1,6 @@
 import type { Command } from "./command.ts";
 import { notBuiltYet } from "./command.ts";
+import { BENCH_COMMAND } from "./bench_command.ts";
 import { DATA_COMMAND } from "./data_command.ts";
 import { PREDICT_COMMAND } from "./predict_command.ts";
 import { DEMO_COMMAND, TRAIN_COMMAND } from "./train_command.ts";
@@ -11,5 +12,5 @@ export const COMMANDS: readonly Command[] = [
   notBuiltYet("tune", "Search hyperparameters (log-scale learning rate) over training runs"),
   PREDICT_COMMAND,
   DEMO_COMMAND,
-  notBuiltYet("bench", "Benchmark training and evaluation speed on this machine"),
+  BENCH_COMMAND,
 ];

@@ -1,0 +1,198 @@
+/**
+ * The benchmark's timed pieces (folder-private): the backend's matmul rate, training steps of a
+ * fixed shape, evaluation, and a slice of an MRPC epoch. Each returns plain numbers; the caller
+ * owns the model and the stepper.
+ *
+ * @module
+ */
+import type { Batch } from "../data/batching.ts";
+import { createRng } from "../data/rng.ts";
+import type { DistilBertConfig } from "./distilbert_config.ts";
+import type { DistilBertClassifier } from "./distilbert.ts";
+import { sampleRss } from "./_bench_machine.ts";
+import { microBatchTokens, spreadPositions } from "./_bench_epoch.ts";
+import { tf } from "./tf.ts";
+import type { TrainStepper } from "./train_step.ts";
+
+/** The matmul whose rate the benchmark reports: `[1024, 768] @ [768, 3072]`. */
+export const MATMUL_SHAPE: readonly [number, number, number] = [1024, 768, 3072];
+
+/** Learning rate of the benchmark's optimizer steps (a typical fine-tuning rate). */
+export const BENCH_LR = 2e-5;
+
+/** Multiply-accumulate weights of the encoder's matmuls: `n_layers · (4·dim² + 2·dim·hidden_dim)`. */
+export function encoderMatmulParams(config: DistilBertConfig): number {
+  const { n_layers: l, dim: d, hidden_dim: h } = config;
+  return l * (4 * d * d + 2 * d * h);
+}
+
+/**
+ * FLOPs of a training step on `tokens` token positions as the PyTorch peer counts them:
+ * 6 × encoder matmul weights × tokens (forward 2, backward 4; attention's own matmuls, about 3%
+ * more at 128 tokens, are not counted).
+ */
+export function trainFlops(config: DistilBertConfig, tokens: number): number {
+  return 6 * encoderMatmulParams(config) * tokens;
+}
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Seconds per `[m, k] @ [k, n]` matmul on the active backend (median of `repeats`). */
+export async function matmulSeconds(
+  shape: readonly [number, number, number],
+  options: { warmup: number; repeats: number },
+): Promise<number> {
+  const [m, k, n] = shape;
+  const a = tf.randomNormal([m, k]) as tf.Tensor2D; // [m, k]
+  const b = tf.randomNormal([k, n]) as tf.Tensor2D; // [k, n]
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < options.warmup + options.repeats; i++) {
+      const t0 = performance.now();
+      const c = tf.matMul(a, b); // [m, n]
+      await c.data();
+      c.dispose();
+      if (i >= options.warmup) times.push((performance.now() - t0) / 1000);
+    }
+  } finally {
+    tf.dispose([a, b]);
+  }
+  return median(times);
+}
+
+/** A batch of `rows` examples of exactly `seqLen` real tokens (no padding), random ids and labels. */
+export function fullBatch(
+  rows: number,
+  seqLen: number,
+  options: { vocabSize: number; numLabels: number; seed: number },
+): Batch {
+  const rng = createRng(options.seed);
+  const low = options.vocabSize > 2000 ? 1000 : 1;
+  const inputIds = Int32Array.from(
+    { length: rows * seqLen },
+    () => low + Math.floor(rng() * (options.vocabSize - low)),
+  );
+  const labels = Int32Array.from({ length: rows }, () => Math.floor(rng() * options.numLabels));
+  return {
+    batchSize: rows,
+    seqLen,
+    inputIds,
+    attentionMask: new Int32Array(rows * seqLen).fill(1),
+    labels,
+    indices: Array.from({ length: rows }, (_, i) => i),
+  };
+}
+
+/** Timing options shared by the step-timing pieces. */
+export interface StepTimingOptions {
+  readonly warmup: number;
+  readonly steps: number;
+  readonly seed: number;
+  readonly log: (line: string) => void;
+}
+
+/** Wall seconds of each timed optimizer step (forward, backward, clip, AdamW) over `batch`. */
+export function trainStepSeconds(
+  stepper: TrainStepper,
+  batch: Batch,
+  options: StepTimingOptions,
+): number[] {
+  const times: number[] = [];
+  for (let i = 0; i < options.warmup + options.steps; i++) {
+    const t0 = performance.now();
+    stepper.step([batch], { lr: BENCH_LR, seed: options.seed + i });
+    const dt = (performance.now() - t0) / 1000;
+    sampleRss();
+    const warm = i < options.warmup;
+    if (!warm) times.push(dt);
+    options.log(
+      `  train ${batch.batchSize}x${batch.seqLen} step ${i + 1}${warm ? " (warm-up)" : ""}: ` +
+        `${dt.toFixed(2)} s`,
+    );
+  }
+  return times;
+}
+
+/** Wall seconds of each timed evaluation pass (logits read back) over `batch`, `rows` at a time. */
+export async function evalSeconds(
+  model: DistilBertClassifier,
+  batch: Batch,
+  options: StepTimingOptions & { rows: number },
+): Promise<number[]> {
+  const { batchSize: b, seqLen: s } = batch;
+  const chunks: Batch[] = [];
+  for (let start = 0; start < b; start += options.rows) {
+    const rows = Math.min(options.rows, b - start);
+    chunks.push({
+      ...batch,
+      batchSize: rows,
+      inputIds: batch.inputIds.subarray(start * s, (start + rows) * s),
+      attentionMask: batch.attentionMask.subarray(start * s, (start + rows) * s),
+    });
+  }
+  const times: number[] = [];
+  for (let i = 0; i < options.warmup + options.steps; i++) {
+    const t0 = performance.now();
+    for (const chunk of chunks) {
+      const logits = model.logits(chunk, { training: false }); // [rows, labels]
+      await logits.data();
+      logits.dispose();
+    }
+    const dt = (performance.now() - t0) / 1000;
+    sampleRss();
+    const warm = i < options.warmup;
+    if (!warm) times.push(dt);
+    options.log(`  eval ${b}x${s} pass ${i + 1}${warm ? " (warm-up)" : ""}: ${dt.toFixed(2)} s`);
+  }
+  return times;
+}
+
+/** What timing a slice of an epoch measured. */
+export interface EpochSliceTiming {
+  readonly batchesTimed: number;
+  readonly secondsTimed: number;
+  /** Token positions the timed batches computed (micro-batches re-padded). */
+  readonly tokensTimed: number;
+  /** Token positions the whole epoch computes the same way. */
+  readonly epochTokens: number;
+}
+
+/**
+ * Trains on `count` batches spread over the epoch (after one warm-up step on its first batch)
+ * and counts the tokens computed, for extrapolating to the epoch.
+ */
+export function epochSliceTiming(
+  stepper: TrainStepper,
+  batches: readonly Batch[],
+  options: StepTimingOptions & { maxRows: (seqLen: number) => number },
+): EpochSliceTiming {
+  const positions = spreadPositions(batches.length, options.steps, 0);
+  const timed = positions.map((p) => batches[p]);
+  for (let i = 0; i < Math.min(options.warmup, 1); i++) {
+    stepper.step([batches[0]], { lr: BENCH_LR, seed: options.seed });
+    options.log(`  epoch warm-up step on batch 1 (${batches[0].batchSize}x${batches[0].seqLen})`);
+  }
+  let seconds = 0;
+  timed.forEach((batch, i) => {
+    const t0 = performance.now();
+    stepper.step([batch], { lr: BENCH_LR, seed: options.seed + 1 + i });
+    const dt = (performance.now() - t0) / 1000;
+    sampleRss();
+    seconds += dt;
+    options.log(
+      `  epoch batch ${positions[i] + 1}/${batches.length} ` +
+        `(${batch.batchSize}x${batch.seqLen}): ${dt.toFixed(2)} s`,
+    );
+  });
+  return {
+    batchesTimed: timed.length,
+    secondsTimed: seconds,
+    tokensTimed: microBatchTokens(timed, options.maxRows),
+    epochTokens: microBatchTokens(batches, options.maxRows),
+  };
+}

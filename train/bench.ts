@@ -1,0 +1,336 @@
+/**
+ * `bench`: how fast this machine trains and evaluates a DistilBERT of the given shape on the
+ * selected tfjs backend, measured the way the PyTorch peer (`../shared/bench/torch_peer.py`)
+ * measures itself: training steps (forward, backward, clip, AdamW) at fixed shapes, evaluation,
+ * an MRPC epoch slice with the real length distribution extrapolated to the epoch, tokens
+ * computed over real tokens for each padding, peak memory, and the backend's matmul rate next
+ * to the FLOP rate the training step achieves. Random weights; nothing is downloaded.
+ *
+ * @example
+ * ```ts
+ * const report = await runBench(config, { log: console.error });
+ * console.log(JSON.stringify(report));
+ * ```
+ *
+ * @module
+ */
+import { AdamW } from "./adamw.ts";
+import { type BackendChoice, type BackendInfo, initBackend } from "./backend.ts";
+import { DistilBertClassifier } from "./distilbert.ts";
+import type { DistilBertConfig } from "./distilbert_config.ts";
+import { type MachineInfo, machineInfo, type MemoryPeaks, memoryPeaks } from "./_bench_machine.ts";
+import {
+  epochBatches,
+  paddedTokens,
+  type Padding,
+  PADDINGS,
+  syntheticExamples,
+} from "./_bench_epoch.ts";
+import {
+  encoderMatmulParams,
+  epochSliceTiming,
+  evalSeconds,
+  fullBatch,
+  MATMUL_SHAPE,
+  matmulSeconds,
+  median,
+  trainFlops,
+  trainStepSeconds,
+} from "./_bench_parts.ts";
+import { prepareWasmThreads } from "./_bench_wasm_threads.ts";
+import { maxTrainRows } from "./micro_batch.ts";
+import { TrainStepper } from "./train_step.ts";
+
+export { encoderMatmulParams, MATMUL_SHAPE, type Padding, PADDINGS, trainFlops };
+
+/** A `batch × seqLen` shape. */
+export interface BenchShape {
+  readonly batch: number;
+  readonly seqLen: number;
+}
+
+/** The parts a benchmark can run. */
+export type BenchPart = "matmul" | "train" | "eval" | "epoch";
+
+/** Every part, in run order. */
+export const BENCH_PARTS: readonly BenchPart[] = ["matmul", "train", "eval", "epoch"];
+
+/** What to benchmark (validated by the caller). */
+export interface BenchConfig {
+  readonly backend: BackendChoice;
+  readonly model: DistilBertConfig;
+  /** Where the model config came from (recorded in the report). */
+  readonly modelSource: string;
+  /** Token lengths of the training split, one per example (MRPC's for the epoch). */
+  readonly tokenLengths: readonly number[];
+  readonly parts: ReadonlySet<BenchPart>;
+  readonly trainShapes: readonly BenchShape[];
+  readonly evalShape: BenchShape;
+  /** Untimed steps before the timed ones (per shape). */
+  readonly warmup: number;
+  /** Timed steps per shape (the median is reported). */
+  readonly steps: number;
+  /** Batches of the epoch slice that are timed. */
+  readonly epochBatches: number;
+  readonly epochBatchSize: number;
+  readonly padding: Padding;
+  /** Truncation and `max` padding length of the epoch. */
+  readonly maxSeqLength: number;
+  readonly seed: number;
+  /**
+   * XNNPACK threads for the wasm backend (0: tfjs's default, one thread under Deno). Needs a
+   * process whose wasm backend is not initialised yet.
+   */
+  readonly wasmThreads: number;
+}
+
+/** One training shape's figures. */
+export interface TrainFigures extends BenchShape {
+  /** Rows per forward/backward pass (the wasm heap limit splits large batches). */
+  readonly microBatchRows: number;
+  readonly stepSeconds: number[];
+  readonly medianStepSeconds: number;
+  readonly examplesPerSecond: number;
+  /** `trainFlops` of the step over its median time, in GFLOP/s. */
+  readonly gflops: number;
+  /** `gflops` over the matmul rate (null when the matmul part did not run). */
+  readonly fractionOfMatmul: number | null;
+}
+
+/** Evaluation figures. */
+export interface EvalFigures extends BenchShape {
+  readonly microBatchRows: number;
+  readonly medianSeconds: number;
+  readonly examplesPerSecond: number;
+  /** 2 × encoder matmul weights × tokens over the median time, in GFLOP/s. */
+  readonly gflops: number;
+}
+
+/** Tokens an epoch computes under one padding, against its real tokens. */
+export interface TokenFigures {
+  readonly computed: number;
+  readonly ratio: number;
+}
+
+/** The epoch slice's figures. */
+export interface EpochFigures {
+  readonly padding: Padding;
+  readonly batchSize: number;
+  readonly examples: number;
+  readonly batches: number;
+  readonly batchesTimed: number;
+  readonly secondsTimed: number;
+  /** `secondsTimed × epochComputedTokens / timedComputedTokens`. */
+  readonly epochSecondsEstimate: number;
+  readonly examplesPerSecond: number;
+  /** Token positions the epoch computes as run here (micro-batches re-padded). */
+  readonly computedTokens: number;
+  readonly realTokens: number;
+  readonly computedTokensOverReal: number;
+}
+
+/** Everything a benchmark measured; `--json` prints exactly this object. */
+export interface BenchReport {
+  readonly machine: MachineInfo;
+  readonly backend: Pick<BackendInfo, "name" | "provider" | "threads" | "gpu">;
+  readonly model: {
+    readonly source: string;
+    readonly nLayers: number;
+    readonly dim: number;
+    readonly hiddenDim: number;
+    readonly nHeads: number;
+    readonly vocabSize: number;
+    readonly encoderMatmulParams: number;
+  };
+  readonly settings: { readonly warmup: number; readonly steps: number; readonly seed: number };
+  readonly matmul: {
+    readonly shape: readonly number[];
+    readonly seconds: number;
+    readonly gflops: number;
+  } | null;
+  readonly train: TrainFigures[];
+  readonly eval: EvalFigures | null;
+  /** Batch-level padded tokens of one epoch per padding (HF's view, before micro-batching). */
+  readonly tokens: { readonly real: number } & Record<Padding, TokenFigures>;
+  readonly epoch: EpochFigures | null;
+  readonly memory: MemoryPeaks;
+  /** Wall seconds the whole benchmark took. */
+  readonly totalSeconds: number;
+}
+
+/** Runs the benchmark `config` describes, logging progress lines through `options.log`. */
+export async function runBench(
+  config: BenchConfig,
+  options: { log: (line: string) => void },
+): Promise<BenchReport> {
+  const t0 = performance.now();
+  const { log } = options;
+  const machine = machineInfo();
+  const restore = config.wasmThreads > 0 && config.backend !== "cpu"
+    ? prepareWasmThreads(config.wasmThreads)
+    : null;
+  let backend: BackendInfo;
+  try {
+    backend = await initBackend(config.backend, { log });
+  } finally {
+    restore?.();
+  }
+  const cfg = config.model;
+  const timing = { warmup: config.warmup, steps: config.steps, seed: config.seed, log };
+  const maxRows = (seqLen: number) =>
+    backend.name === "wasm" ? maxTrainRows(cfg, seqLen) : Number.MAX_SAFE_INTEGER;
+  const data = { vocabSize: cfg.vocab_size, numLabels: cfg.id2label.length };
+
+  let matmul: BenchReport["matmul"] = null;
+  if (config.parts.has("matmul")) {
+    const seconds = await matmulSeconds(MATMUL_SHAPE, { warmup: 2, repeats: 5 });
+    const [m, k, n] = MATMUL_SHAPE;
+    matmul = { shape: [...MATMUL_SHAPE], seconds, gflops: (2 * m * k * n) / seconds / 1e9 };
+    log(
+      `matmul ${m}x${k}x${n}: ${(seconds * 1000).toFixed(1)} ms, ${
+        matmul.gflops.toFixed(1)
+      } GFLOP/s`,
+    );
+  }
+
+  const model = DistilBertClassifier.random(cfg, { seed: config.seed });
+  const train: TrainFigures[] = [];
+  let evalFigures: EvalFigures | null = null;
+  let epoch: EpochFigures | null = null;
+  try {
+    const needsStepper = config.parts.has("train") || config.parts.has("epoch");
+    const stepper = needsStepper
+      ? await TrainStepper.create(model, new AdamW({ weightDecay: 0.01 }), {
+        maxGradNorm: 1,
+        maxRows,
+      })
+      : null;
+    if (stepper && config.parts.has("train")) {
+      for (const shape of config.trainShapes) {
+        const batch = fullBatch(shape.batch, shape.seqLen, { ...data, seed: config.seed });
+        const times = trainStepSeconds(stepper, batch, timing);
+        const med = median(times);
+        const gflops = trainFlops(cfg, shape.batch * shape.seqLen) / med / 1e9;
+        train.push({
+          ...shape,
+          microBatchRows: Math.min(shape.batch, maxRows(shape.seqLen)),
+          stepSeconds: times,
+          medianStepSeconds: med,
+          examplesPerSecond: shape.batch / med,
+          gflops,
+          fractionOfMatmul: matmul ? gflops / matmul.gflops : null,
+        });
+        log(
+          `train ${shape.batch}x${shape.seqLen}: ${(shape.batch / med).toFixed(2)} examples/s, ` +
+            `${gflops.toFixed(1)} GFLOP/s`,
+        );
+      }
+    }
+    if (config.parts.has("eval")) {
+      const { batch: b, seqLen: s } = config.evalShape;
+      const rows = backend.name === "wasm" ? Math.min(b, 4 * maxRows(s)) : b;
+      const times = await evalSeconds(model, fullBatch(b, s, { ...data, seed: config.seed }), {
+        ...timing,
+        rows,
+      });
+      const med = median(times);
+      evalFigures = {
+        ...config.evalShape,
+        microBatchRows: rows,
+        medianSeconds: med,
+        examplesPerSecond: b / med,
+        gflops: (2 * encoderMatmulParams(cfg) * b * s) / med / 1e9,
+      };
+      log(`eval ${b}x${s}: ${(b / med).toFixed(2)} examples/s`);
+    }
+    const tokens = tokenFigures(config);
+    if (stepper && config.parts.has("epoch")) {
+      epoch = runEpochSlice(config, stepper, { ...timing, maxRows });
+      log(
+        `epoch (${config.padding}): ~${epoch.epochSecondsEstimate.toFixed(0)} s, ` +
+          `${epoch.computedTokensOverReal.toFixed(3)} x real tokens`,
+      );
+    }
+    return {
+      machine,
+      backend: {
+        name: backend.name,
+        provider: backend.provider,
+        threads: backend.threads,
+        gpu: backend.gpu,
+      },
+      model: {
+        source: config.modelSource,
+        nLayers: cfg.n_layers,
+        dim: cfg.dim,
+        hiddenDim: cfg.hidden_dim,
+        nHeads: cfg.n_heads,
+        vocabSize: cfg.vocab_size,
+        encoderMatmulParams: encoderMatmulParams(cfg),
+      },
+      settings: { warmup: config.warmup, steps: config.steps, seed: config.seed },
+      matmul,
+      train,
+      eval: evalFigures,
+      tokens,
+      epoch,
+      memory: memoryPeaks(),
+      totalSeconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+function epochPlan(config: BenchConfig, padding: Padding) {
+  const examples = syntheticExamples(config.tokenLengths, {
+    maxSeqLength: config.maxSeqLength,
+    seed: config.seed,
+    vocabSize: config.model.vocab_size,
+  });
+  const batches = epochBatches(examples, {
+    batchSize: config.epochBatchSize,
+    padding,
+    maxSeqLength: config.maxSeqLength,
+    seed: config.seed,
+    padId: config.model.pad_token_id,
+    vocabSize: config.model.vocab_size,
+  });
+  const real = examples.reduce((sum, e) => sum + e.inputIds.length, 0);
+  return { examples, batches, real };
+}
+
+function tokenFigures(config: BenchConfig): BenchReport["tokens"] {
+  const out: Record<string, unknown> = {};
+  let real = 0;
+  for (const padding of PADDINGS) {
+    const plan = epochPlan(config, padding);
+    real = plan.real;
+    const computed = paddedTokens(plan.batches);
+    out[padding] = { computed, ratio: computed / plan.real };
+  }
+  return { real, ...out } as BenchReport["tokens"];
+}
+
+function runEpochSlice(
+  config: BenchConfig,
+  stepper: TrainStepper,
+  options: Parameters<typeof epochSliceTiming>[2],
+): EpochFigures {
+  const { examples, batches, real } = epochPlan(config, config.padding);
+  const slice = epochSliceTiming(stepper, batches, { ...options, steps: config.epochBatches });
+  const estimate = slice.secondsTimed * slice.epochTokens / slice.tokensTimed;
+  return {
+    padding: config.padding,
+    batchSize: config.epochBatchSize,
+    examples: examples.length,
+    batches: batches.length,
+    batchesTimed: slice.batchesTimed,
+    secondsTimed: slice.secondsTimed,
+    epochSecondsEstimate: estimate,
+    examplesPerSecond: examples.length / estimate,
+    computedTokens: slice.epochTokens,
+    realTokens: real,
+    computedTokensOverReal: slice.epochTokens / real,
+  };
+}
