@@ -43,11 +43,18 @@ export interface ForwardOptions {
 /** Looks up a parameter (memory layout) by its HF name. */
 export type ParamLookup = (name: string) => tf.Tensor;
 
+/** Options of `forwardLogits` beyond `ForwardOptions` (the model's, not its callers'). */
+export interface ForwardInternals extends ForwardOptions {
+  /** Linear weights already transposed (`[out, in]`), by HF name, for the backward pass. */
+  transposed?: (name: string) => tf.Tensor | undefined;
+}
+
 interface Context {
   config: DistilBertConfig;
   p: ParamLookup;
   batch: number;
   seq: number;
+  transposed?: (name: string) => tf.Tensor | undefined;
   keep: tf.Tensor4D; // [b, 1, 1, s]: 1 where attended
   fill: tf.Tensor4D; // [b, 1, 1, s]: 0 where attended, FLOAT32_MIN where masked
   training: boolean;
@@ -62,7 +69,7 @@ export function forwardLogits(
   config: DistilBertConfig,
   p: ParamLookup,
   batch: Batch,
-  options: ForwardOptions,
+  options: ForwardInternals,
 ): tf.Tensor2D {
   const { batchSize: b, seqLen: s } = batch;
   const keepValues = Float32Array.from(batch.attentionMask, (m) => (m === 0 ? 0 : 1));
@@ -71,6 +78,7 @@ export function forwardLogits(
     p,
     batch: b,
     seq: s,
+    transposed: options.transposed,
     keep: tf.tensor4d(keepValues, [b, 1, 1, s]),
     fill: tf.tensor4d(keepValues.map((k) => (k === 0 ? FLOAT32_MIN : 0)), [b, 1, 1, s]),
     training: options.training,
@@ -101,7 +109,8 @@ function embeddings(ctx: Context, inputIds: Int32Array): tf.Tensor2D {
 }
 
 function linear(ctx: Context, x: tf.Tensor2D, prefix: string): tf.Tensor2D {
-  return dense(x, ctx.p(`${prefix}.weight`), ctx.p(`${prefix}.bias`));
+  const name = `${prefix}.weight`;
+  return dense(x, ctx.p(name), ctx.p(`${prefix}.bias`), ctx.transposed?.(name));
 }
 
 function attention(ctx: Context, x: tf.Tensor2D, layer: number): tf.Tensor2D {

@@ -9,6 +9,7 @@
  * @module
  */
 import { tf } from "./tf.ts";
+import { DROPOUT_MASK_KERNEL } from "./_wasm_kernels.ts";
 
 /** float32's most negative finite value (`torch.finfo(torch.float32).min`): masked scores. */
 export const FLOAT32_MIN = -3.4028234663852886e38;
@@ -33,6 +34,23 @@ const denseOp = withGrad<tf.Tensor2D>(
   }) as unknown as GradFunc,
 );
 
+/** `denseOp` whose input gradient multiplies by a given `wT` (`w` transposed, made once per step). */
+function denseOpWithTranspose(wT: tf.Tensor2D): (...inputs: tf.Tensor[]) => tf.Tensor2D {
+  return withGrad<tf.Tensor2D>(
+    ((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: Save) => {
+      save([x]);
+      return {
+        value: tf.add(tf.matMul(x, w), b), // [n, out]
+        gradFunc: (dy: tf.Tensor2D, [xs]: tf.Tensor[]) => [
+          tf.matMul(dy, wT), // [n, in]
+          tf.matMul(tf.transpose(xs), dy), // [in, out]
+          sumRows(dy), // [out]
+        ],
+      };
+    }) as unknown as GradFunc,
+  );
+}
+
 /**
  * Column sums of `x` `[n, d]` -> `[d]` as a `[1, n] @ [n, d]` matmul: the wasm `Sum` kernel
  * reduces only the last axis, so a reduction over rows transposes the whole tensor first.
@@ -47,9 +65,14 @@ function withGrad<T extends tf.Tensor>(f: GradFunc): (...inputs: tf.Tensor[]) =>
   return tf.customGrad(f) as unknown as (...inputs: tf.Tensor[]) => T;
 }
 
-/** Linear layer `x @ w + b` with `x` `[n, in]`, `w` in memory layout `[in, out]`, `b` `[out]`. */
-export function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return denseOp(x, w, b);
+/**
+ * Linear layer `x @ w + b` with `x` `[n, in]`, `w` in memory layout `[in, out]`, `b` `[out]`.
+ * `wT` (`w` transposed, `[out, in]`), when given, is used by the backward pass instead of
+ * transposing `w` again: a caller running several micro-batches per optimizer step transposes
+ * each weight once per step.
+ */
+export function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor, wT?: tf.Tensor): tf.Tensor2D {
+  return wT ? denseOpWithTranspose(wT as tf.Tensor2D)(x, w, b) : denseOp(x, w, b);
 }
 
 /** `a @ b` for `[n, m, k] @ [n, k, p]` as n 2-D untransposed matmuls (the wasm fast path). */
@@ -116,13 +139,13 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor): tf
 
 const geluOp = withGrad(
   ((x: tf.Tensor, save: Save) => {
-    save([x]);
+    const cdf = tf.mul(tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1), 0.5); // Φ(x)
+    save([x, cdf]);
     return {
-      value: tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)),
-      gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => {
-        const cdf = tf.mul(tf.add(tf.erf(tf.mul(xs, Math.SQRT1_2)), 1), 0.5);
+      value: tf.mul(x, cdf),
+      gradFunc: (dy: tf.Tensor, [xs, c]: tf.Tensor[]) => {
         const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), 1 / Math.sqrt(2 * Math.PI));
-        return tf.mul(dy, tf.add(cdf, tf.mul(xs, pdf)));
+        return tf.mul(dy, tf.add(c, tf.mul(xs, pdf)));
       },
     };
   }) as unknown as GradFunc,
@@ -159,10 +182,17 @@ export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor1D, padId: numbe
 /**
  * Inverted dropout (`nn.Dropout` in training mode): zeroes each element with probability `rate`
  * and scales the rest by `1 / (1 - rate)`. Deterministic for a given `seed`; identity when
- * `rate` is 0.
+ * `rate` is 0. On wasm and cpu the mask comes from one seeded kernel (`DROPOUT_MASK_KERNEL`);
+ * other backends use `tf.dropout`.
  */
 export function dropout<T extends tf.Tensor>(x: T, rate: number, seed: number): T {
-  return rate > 0 ? tf.dropout(x, rate, undefined, seed) as T : x;
+  if (!(rate > 0)) return x;
+  if (tf.getKernel(DROPOUT_MASK_KERNEL, tf.getBackend()) === undefined) {
+    return tf.dropout(x, rate, undefined, seed) as T;
+  }
+  const attrs = { shape: x.shape, rate, seed };
+  const mask = tf.engine().runKernel(DROPOUT_MASK_KERNEL, {}, attrs as never) as tf.Tensor; // x's shape
+  return tf.mul(x, mask) as T;
 }
 
 /**

@@ -24,6 +24,7 @@ import { tf } from "./tf.ts";
 import type { DistilBertConfig } from "./distilbert_config.ts";
 import { crossEntropy, mixSeed } from "./_distilbert_ops.ts";
 import { type Batch, forwardLogits, type ForwardOptions } from "./_distilbert_forward.ts";
+import { TransposedWeights } from "./_distilbert_transposed.ts";
 import {
   distilBertParamShapes,
   HEAD_PARAM_NAMES,
@@ -79,10 +80,13 @@ export class DistilBertClassifier {
   /** Every parameter, memory layout, keyed by HF name, in state_dict order. */
   readonly params: Map<string, tf.Variable>;
   readonly #hfNames = new Map<string, string>();
+  /** Linear weights transposed for the backward passes between two updates. */
+  readonly #transposed: TransposedWeights;
 
   private constructor(config: DistilBertConfig, values: Map<string, tf.Tensor>) {
     this.config = config;
     this.params = new Map();
+    this.#transposed = new TransposedWeights(this.params);
     const id = nextModelId++;
     for (const [name, value] of values) {
       const variable = tf.variable(value, true, `distilbert${id}/${name}`);
@@ -169,6 +173,7 @@ export class DistilBertClassifier {
       this.params.get(name)!.assign(value);
       value.dispose();
     });
+    this.#transposed.refresh();
   }
 
   /** Logits `[batchSize, numLabels]` of `batch`; the caller disposes them. */
@@ -193,9 +198,13 @@ export class DistilBertClassifier {
   lossAndGrads(batch: Batch, options: LossAndGradsOptions): LossAndGrads {
     this.#checkBatch(batch, true);
     const scale = options.lossScale ?? 1;
+    const transposed = this.#transposed.get();
     let loss: tf.Scalar | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const logits = forwardLogits(this.config, (n) => this.#param(n), batch, options);
+      const logits = forwardLogits(this.config, (n) => this.#param(n), batch, {
+        ...options,
+        transposed: (n) => transposed.get(n),
+      });
       const mean = crossEntropy(logits, batch.labels!);
       loss = tf.keep(mean);
       return scale === 1 ? mean : tf.mul(mean, scale);
@@ -222,6 +231,7 @@ export class DistilBertClassifier {
       param.assign(t);
       t.dispose();
     }
+    this.#transposed.refresh();
   }
 
   /** Every parameter in disk layout (`[out, in]` Linear weights), keyed by HF name. */
@@ -236,6 +246,7 @@ export class DistilBertClassifier {
 
   /** Frees every parameter; the model is unusable afterwards. */
   dispose(): void {
+    this.#transposed.dispose();
     for (const param of this.params.values()) param.dispose();
     this.params.clear();
   }

@@ -1,0 +1,83 @@
+/**
+ * The speed levers of docs/perf.md change no numbers: the dropout-mask kernel gives exactly
+ * `tf.dropout`'s values, and the backward pass never uses transposed weights older than the
+ * parameters.
+ */
+import assert from "node:assert/strict";
+import { initBackend, tf } from "../../train/backend.ts";
+import { DistilBertClassifier } from "../../train/distilbert.ts";
+import { parseDistilBertConfig } from "../../train/distilbert_config.ts";
+import { dropout } from "../../train/_distilbert_ops.ts";
+import { fillDropoutMask } from "../../train/_wasm_kernels.ts";
+
+const CASES: Array<[number[], number, number]> = [
+  [[2, 3, 16, 16], 0.1, 1901295881],
+  [[64, 48], 0.2, 0],
+  [[1000], 0.5, 4294967295],
+];
+
+for (const backend of ["wasm", "cpu"] as const) {
+  Deno.test(`levers: the dropout kernel gives tf.dropout's exact values on ${backend}`, async () => {
+    await initBackend(backend);
+    for (const [shape, rate, seed] of CASES) {
+      const x = tf.randomNormal(shape, 0, 1, "float32", 3);
+      const want = await tf.dropout(x, rate, undefined, seed).data();
+      const got = await tf.tidy(() => dropout(x, rate, seed)).data();
+      assert.deepEqual(Array.from(got), Array.from(want), `${shape} rate ${rate} seed ${seed}`);
+      tf.dispose(x);
+    }
+  });
+}
+
+Deno.test("levers: dropout masks keep 1 - rate of the elements, scaled, and follow the seed", () => {
+  const a = new Float32Array(100_000), b = new Float32Array(100_000);
+  fillDropoutMask(a, 0.1, 5);
+  fillDropoutMask(b, 0.1, 5);
+  assert.deepEqual(a, b);
+  const kept = a.filter((v) => v !== 0);
+  assert.ok(Math.abs(kept.length / a.length - 0.9) < 0.005, `kept ${kept.length}`);
+  assert.ok(kept.every((v) => v === Math.fround(1 / Math.fround(0.9))));
+  fillDropoutMask(b, 0.1, 6);
+  assert.notDeepEqual(a, b);
+});
+
+Deno.test("levers: gradients after assignParams use the new weights (transposed cache)", async () => {
+  await initBackend("wasm");
+  const config = parseDistilBertConfig({
+    dim: 16,
+    hidden_dim: 32,
+    n_layers: 2,
+    n_heads: 2,
+    vocab_size: 50,
+    max_position_embeddings: 16,
+    dropout: 0,
+    attention_dropout: 0,
+    seq_classif_dropout: 0,
+  }, "levers");
+  const batch = {
+    batchSize: 2,
+    seqLen: 5,
+    inputIds: Int32Array.from([1, 7, 9, 3, 2, 1, 4, 8, 2, 0]),
+    attentionMask: Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 0]),
+    labels: Int32Array.from([1, 0]),
+  };
+  const grads = async (model: DistilBertClassifier) => {
+    const { loss, grads } = model.lossAndGrads(batch, { training: false });
+    const out = new Map<string, number[]>();
+    for (const [name, g] of grads) out.set(name, Array.from(await g.data()));
+    tf.dispose([loss, ...grads.values()]);
+    return out;
+  };
+  const model = DistilBertClassifier.random(config, { seed: 1 });
+  const other = DistilBertClassifier.random(config, { seed: 2 });
+  try {
+    await grads(model); // makes the transposed weights from seed 1's parameters
+    const values = new Map<string, Float32Array>();
+    for (const [name, p] of other.params) values.set(name, (await p.data()) as Float32Array);
+    model.assignParams(values);
+    assert.deepEqual(await grads(model), await grads(other));
+  } finally {
+    model.dispose();
+    other.dispose();
+  }
+});
