@@ -20,6 +20,7 @@ import { parseOptions } from "../cli/options.ts";
 
 const TABLE = [
   { name: "backend", type: "string", default: "wasm", description: "Our tfjs backend" },
+  { name: "wasm_threads", type: "int", default: 0, min: 0, description: "Our XNNPACK threads" },
   { name: "warmup", type: "int", default: 1, min: 0, description: "Untimed steps per shape" },
   { name: "steps", type: "int", default: 2, min: 1, description: "Timed steps per shape" },
   { name: "epoch_batches", type: "int", default: 4, min: 1, description: "Epoch batches timed" },
@@ -142,6 +143,8 @@ async function main(argv: string[]): Promise<void> {
           "--json",
           "--backend",
           String(o.backend),
+          "--wasm_threads",
+          String(o.wasm_threads),
           ...p.ours,
         ], "ours");
         reports.push({ pair: p.name, engine: "tfjs", report: r });

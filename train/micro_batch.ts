@@ -1,27 +1,34 @@
 /**
  * Splitting a batch into micro-batches that fit the backend's memory. tfjs keeps every saved
  * activation and intermediate gradient until backward ends, and the wasm heap is capped at
- * 4 GiB: DistilBERT-base at batch 16 fits neither at 128 nor at 64 tokens, while 4 × 128 and
- * 8 × 64 do (notes/tfjs-wasm.md). Each micro-batch's mean loss is weighted by its share of the
- * batch, so the summed gradients equal the whole batch's exactly (up to float rounding).
+ * 4 GiB. Measured on DistilBERT-base (docs/perf.md, tf.profile peak tensor bytes): the
+ * parameters take 0.25 GiB, a training pass adds 0.41 GiB whatever its size (a gradient per
+ * parameter, the transposed Linear weights) and 75 / 161 / 255 / 359 MiB per example of 32 / 64 /
+ * 96 / 128 tokens. The budget gives 4 × 128 and 9 × 64 per pass (heap 2.35 GiB): passes of
+ * 6 × 128 and 14 × 64 also fit (heap 3.16 GiB) but were not measurably faster, so the budget
+ * keeps the larger margin. Each micro-batch's mean loss is weighted by its share of the batch,
+ * so the summed gradients equal the whole batch's exactly (up to float rounding).
  *
  * @module
  */
 import type { Batch } from "../data/batching.ts";
 import type { DistilBertConfig } from "./distilbert_config.ts";
 
-/** Bytes of wasm heap a training micro-batch may use for activations and gradients. */
-export const WASM_TRAIN_BUDGET_BYTES = 2.6 * 2 ** 30;
+/**
+ * Bytes of wasm heap the examples of one training pass may take together (on top of the
+ * parameters and the pass's fixed 0.41 GiB): peak tensor bytes stay near 2.2 GiB of the 4 GiB.
+ */
+export const WASM_TRAIN_BUDGET_BYTES = 1.5 * 2 ** 30;
 
 /**
- * Estimated bytes tfjs holds at the peak of one training forward+backward pass per example of
- * `seqLen` tokens: per layer and token about 96·dim + 32·hidden_dim floats of saved activations,
- * gradients and LayerNorm/GELU intermediates, plus 24 floats per head and key position for the
- * attention scores, softmax, dropout mask and their gradients. Calibrated on DistilBERT-base
- * against the measured limits above (4 × 128 and 8 × 64 fit, 16 × 64 does not).
+ * Bytes tfjs holds per example of `seqLen` tokens at the peak of a training forward+backward
+ * pass: per layer and token 54·dim + 18·hidden_dim floats of saved activations, gradients and
+ * LayerNorm/GELU intermediates, plus 18 floats per head and key position for the attention
+ * scores, softmax, dropout mask and their gradients. Fitted to DistilBERT-base's measured
+ * 75–359 MiB per example at 32–128 tokens (within 2%).
  */
 export function trainBytesPerExample(config: DistilBertConfig, seqLen: number): number {
-  const perToken = 96 * config.dim + 32 * config.hidden_dim + 24 * config.n_heads * seqLen;
+  const perToken = 54 * config.dim + 18 * config.hidden_dim + 18 * config.n_heads * seqLen;
   return 4 * seqLen * config.n_layers * perToken;
 }
 
