@@ -210,7 +210,8 @@ export function reportJson(report: BenchReport): unknown {
 export function formatReport(r: BenchReport): string {
   const f = (x: number, d = 2) => x.toFixed(d);
   const lines = [
-    `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.os}; ${r.machine.date}`,
+    `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.os}; ${r.machine.date}; ` +
+    `load ${r.machine.loadAverage.join(" ") || "unknown"}`,
     `Backend: ${r.backend.name} (${r.backend.provider}, ${r.backend.threads} thread(s))`,
     `Model: ${r.model.nLayers} layers, dim ${r.model.dim}, hidden ${r.model.hiddenDim} (${r.model.source})`,
   ];

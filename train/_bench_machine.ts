@@ -3,11 +3,13 @@
  *
  * @module
  */
+import os from "node:os";
+import process from "node:process";
 import { tf } from "./tf.ts";
 
 /** The machine and runtime a benchmark ran on. */
 export interface MachineInfo {
-  /** CPU model name (`/proc/cpuinfo`), or `"unknown"`. */
+  /** CPU model name (`os.cpus()`), or `"unknown"`. */
   readonly cpu: string;
   /** Logical cores the runtime reports. */
   readonly cores: number;
@@ -17,16 +19,23 @@ export interface MachineInfo {
   readonly tfjs: string;
   /** ISO 8601 UTC time the benchmark started. */
   readonly date: string;
+  /**
+   * 1-, 5- and 15-minute load averages when it started (empty when unavailable): on a shared
+   * machine, other work slows every figure.
+   */
+  readonly loadAverage: number[];
 }
 
-/** Describes this machine and runtime (the date is now). */
+/**
+ * Describes this machine and runtime (the date is now). Uses `node:os` (needs `--allow-sys`):
+ * Deno reads `/proc` files only with `--allow-all`.
+ */
 export function machineInfo(): MachineInfo {
   let cpu = "unknown";
   try {
-    const match = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.+)$/m);
-    if (match) cpu = match[1].trim();
+    cpu = os.cpus()[0]?.model?.trim() || cpu;
   } catch {
-    // Not Linux, or no /proc: the model stays unknown.
+    // No --allow-sys: the model stays unknown.
   }
   return {
     cpu,
@@ -35,12 +44,21 @@ export function machineInfo(): MachineInfo {
     deno: Deno.version.deno,
     tfjs: tf.version.tfjs,
     date: new Date().toISOString(),
+    loadAverage: loadAverage(),
   };
+}
+
+function loadAverage(): number[] {
+  try {
+    return os.loadavg().map((x) => Math.round(x * 100) / 100);
+  } catch {
+    return [];
+  }
 }
 
 /** Memory high-water marks of this process. */
 export interface MemoryPeaks {
-  /** Peak resident set size in bytes (`VmHWM`; else the largest RSS sampled). */
+  /** Peak resident set size in bytes (`getrusage` maxRSS; else the largest RSS sampled). */
   readonly peakRssBytes: number;
   /** Size of the wasm backend's heap in bytes (it only grows, so this is its peak); null off wasm. */
   readonly wasmHeapBytes: number | null;
@@ -58,10 +76,10 @@ export function memoryPeaks(): MemoryPeaks {
   sampleRss();
   let peakRssBytes = sampledRss;
   try {
-    const match = Deno.readTextFileSync("/proc/self/status").match(/^VmHWM:\s*(\d+)\s*kB$/m);
-    if (match) peakRssBytes = Math.max(peakRssBytes, Number(match[1]) * 1024);
+    // getrusage's ru_maxrss, in KiB on Linux (the kernel's high-water mark, VmHWM).
+    peakRssBytes = Math.max(peakRssBytes, process.resourceUsage().maxRSS * 1024);
   } catch {
-    // No /proc: keep the sampled peak.
+    // Not available here: keep the sampled peak.
   }
   return { peakRssBytes, wasmHeapBytes: wasmHeapBytes() };
 }

@@ -80,7 +80,8 @@ Deno.test("bench --json: one object with every figure, sane for a tiny model", a
     ]);
     assert.equal(j.backend.name, "wasm");
     assert.ok(j.backend.threads >= 1);
-    assert.ok(j.machine.cores >= 1 && typeof j.machine.cpu === "string");
+    assert.ok(j.machine.cores >= 1 && typeof j.machine.cpu === "string" && j.machine.cpu !== "");
+    assert.ok(Array.isArray(j.machine.load_average));
     assert.ok(!Number.isNaN(Date.parse(j.machine.date)));
     assert.equal(j.model.n_layers, 2);
     assert.equal(j.model.encoder_matmul_params, 2 * (4 * 32 * 32 + 2 * 32 * 64));
@@ -147,6 +148,20 @@ Deno.test("bench: the table names every part; --parts runs only those", async ()
     assert.deepEqual(j.train, []);
     assert.equal(j.epoch, null);
     assert.equal(j.eval.seq_len, 16);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bench --wasm_threads 2: XNNPACK runs two threads under Deno", async () => {
+  const { dir, args } = await tinyInputs();
+  try {
+    const r = await runMain(args({ parts: "matmul,train", wasm_threads: "2", json: "" }));
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.backend.threads, 2);
+    positive(j.matmul.gflops, "threaded matmul");
+    positive(j.train[0].examples_per_second, "threaded train step");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
