@@ -7,7 +7,7 @@
  * @module
  */
 import { InputError } from "../data/errors.ts";
-import { BACKEND_CHOICES, type BackendChoice } from "../train/backend.ts";
+import { BACKEND_CHOICES, type BackendChoice } from "../backend/selection.ts";
 import {
   BENCH_PARTS,
   type BenchConfig,
@@ -17,8 +17,8 @@ import {
   type Padding,
   PADDINGS,
   runBench,
-} from "../train/bench.ts";
-import { parseDistilBertConfig } from "../train/distilbert_config.ts";
+} from "../bench/bench.ts";
+import { parseDistilBertConfig } from "../model/config.ts";
 import type { Command } from "./command.ts";
 import { type OptionSpec, type OptionValues, UsageError } from "./options.ts";
 

@@ -21,11 +21,11 @@ import {
   loadTokenizer,
   readMrpcTsv,
 } from "../data/mod.ts";
-import { writeFileAtomic } from "../train/atomic_fs.ts";
-import { BACKEND_CHOICES, type BackendChoice, initBackend } from "../train/backend.ts";
-import { DistilBertClassifier } from "../train/distilbert.ts";
+import { writeFileAtomic } from "../io/atomic_fs.ts";
+import { BACKEND_CHOICES, type BackendChoice, initBackend } from "../backend/selection.ts";
+import { DistilBertClassifier } from "../model/distilbert.ts";
 import { accuracyAndF1 } from "../train/metrics.ts";
-import { loadFineTuned, predict, type Prediction } from "../train/predict.ts";
+import { loadFineTuned, predict, type Prediction } from "../model/predict.ts";
 
 /** The `predict` command's option table (parsing and `--help`). */
 export const PREDICT_OPTIONS: readonly OptionSpec[] = [

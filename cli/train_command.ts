@@ -5,11 +5,11 @@
  * @module
  */
 import { encodeExamples, hubOptionsFromEnv, loadTokenizer } from "../data/mod.ts";
-import { initBackend } from "../train/backend.ts";
-import { writeDemoModel } from "../train/demo.ts";
-import { DistilBertClassifier } from "../train/distilbert.ts";
-import { predict } from "../train/predict.ts";
-import { loadPretrained } from "../train/pretrained.ts";
+import { initBackend } from "../backend/selection.ts";
+import { writeDemoModel } from "./demo_command.ts";
+import { DistilBertClassifier } from "../model/distilbert.ts";
+import { predict } from "../model/predict.ts";
+import { loadPretrained } from "../model/hf_folder.ts";
 import { ProgressReporter } from "../train/progress.ts";
 import type { TrainConfig } from "../train/train_config.ts";
 import { type InlineData, prepareTraining } from "../train/train_setup.ts";

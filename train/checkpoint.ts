@@ -7,17 +7,17 @@
  */
 import { join } from "node:path";
 import { InputError } from "../data/errors.ts";
-import { isCompleteDir, writeDirAtomic, writeJsonAtomic } from "./atomic_fs.ts";
+import { isCompleteDir, writeDirAtomic, writeJsonAtomic } from "../io/atomic_fs.ts";
 import type { AdamWState } from "./adamw.ts";
-import type { DistilBertConfig } from "./distilbert_config.ts";
+import type { DistilBertConfig } from "../model/config.ts";
 import {
   isLinearWeight,
   toDiskLayout,
   toMemoryLayout,
   type WeightData,
-} from "./_distilbert_layout.ts";
-import { savePretrained } from "./pretrained.ts";
-import { readSafetensorsFile, writeSafetensorsFile } from "./safetensors.ts";
+} from "../model/weight_layout.ts";
+import { savePretrained } from "../model/hf_folder.ts";
+import { readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors.ts";
 
 /** One entry of the log history (HF Trainer style, with W&B metric keys). */
 export type LogEntry = Record<string, number>;

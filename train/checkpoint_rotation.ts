@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { exists, isCompleteDir } from "./atomic_fs.ts";
+import { exists, isCompleteDir } from "../io/atomic_fs.ts";
 
 /** A complete checkpoint folder. */
 export interface CheckpointRef {

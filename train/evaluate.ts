@@ -6,7 +6,7 @@
  */
 import type { EncodedExample } from "../data/batching.ts";
 import { accuracyAndF1, type EvalMetrics } from "./metrics.ts";
-import { type LogitsModel, predict } from "./predict.ts";
+import { type LogitsModel, predict } from "../model/predict.ts";
 
 /** Cross-entropy of one row of logits against `label`, in float64 (stable log-sum-exp). */
 export function crossEntropyOf(logits: readonly number[], label: number): number {

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Batch } from "../data/batching.ts";
-import type { DistilBertConfig } from "./distilbert_config.ts";
+import type { DistilBertConfig } from "../model/config.ts";
 
 /**
  * Bytes of wasm heap the examples of one training pass may take together (on top of the

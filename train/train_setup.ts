@@ -10,11 +10,11 @@ import type { PairExample } from "../data/example.ts";
 import type { HubOptions } from "../data/hub.ts";
 import { loadMrpcSplit } from "../data/mrpc.ts";
 import { loadTokenizer, type PairTokenizer } from "../data/tokenizer.ts";
-import { exists, isCompleteDir } from "./atomic_fs.ts";
+import { exists, isCompleteDir } from "../io/atomic_fs.ts";
 import { loadCheckpointState, type LoadedCheckpoint } from "./checkpoint.ts";
 import { latestCheckpoint, listCheckpoints } from "./checkpoint_rotation.ts";
-import { memoryShape } from "./_distilbert_layout.ts";
-import { loadPretrained, type PretrainedModel, resolveModelDir } from "./pretrained.ts";
+import { memoryShape } from "../model/weight_layout.ts";
+import { loadPretrained, type PretrainedModel, resolveModelDir } from "../model/hf_folder.ts";
 import type { TrainConfig } from "./train_config.ts";
 
 /** Splits given directly (the demo) instead of files or the Hub. */

@@ -10,10 +10,10 @@
 import type { Batch } from "../data/batching.ts";
 import { deriveSeed } from "../data/rng.ts";
 import type { AdamW } from "./adamw.ts";
-import type { DistilBertClassifier } from "./distilbert.ts";
+import type { DistilBertClassifier } from "../model/distilbert.ts";
 import { gradClip } from "./grad_clip.ts";
 import { splitBatch } from "./micro_batch.ts";
-import { tf } from "./tf.ts";
+import { tf } from "../backend/tf.ts";
 
 /** What one optimizer step did. */
 export interface StepResult {

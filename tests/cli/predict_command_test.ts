@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readMrpcTsv } from "../../data/tsv.ts";
-import { initBackend } from "../../train/backend.ts";
-import { DistilBertClassifier } from "../../train/distilbert.ts";
-import { parseDistilBertConfig } from "../../train/distilbert_config.ts";
+import { initBackend } from "../../backend/selection.ts";
+import { DistilBertClassifier } from "../../model/distilbert.ts";
+import { parseDistilBertConfig } from "../../model/config.ts";
 import { accuracyAndF1 } from "../../train/metrics.ts";
-import { savePretrained } from "../../train/pretrained.ts";
+import { savePretrained } from "../../model/hf_folder.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 import { assertUsageError, runMain } from "./_run_main.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { AdamW, type AdamWState, decaysWeight } from "../../train/adamw.ts";
 import { clipScale, globalGradNorm, gradClip } from "../../train/grad_clip.ts";
 import { lrAt } from "../../train/lr_schedule.ts";
-import { readSafetensorsFile } from "../../train/safetensors.ts";
+import { readSafetensorsFile } from "../../io/safetensors.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 
 const FIXTURE = "fixtures/distilbert-tiny-1";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InputError } from "../../data/errors.ts";
 import { AdamW } from "../../train/adamw.ts";
-import { COMPLETE_MARKER } from "../../train/atomic_fs.ts";
+import { COMPLETE_MARKER } from "../../io/atomic_fs.ts";
 import {
   loadCheckpointState,
   OPTIMIZER_FILE,
@@ -11,9 +11,9 @@ import {
   type TrainerState,
 } from "../../train/checkpoint.ts";
 import { latestCheckpoint, listCheckpoints } from "../../train/checkpoint_rotation.ts";
-import { distilBertParamShapes, memoryShape, toMemoryLayout } from "../../train/distilbert.ts";
-import { loadPretrained } from "../../train/pretrained.ts";
-import { readSafetensorsFile, writeSafetensorsFile } from "../../train/safetensors.ts";
+import { distilBertParamShapes, memoryShape, toMemoryLayout } from "../../model/distilbert.ts";
+import { loadPretrained } from "../../model/hf_folder.ts";
+import { readSafetensorsFile, writeSafetensorsFile } from "../../io/safetensors.ts";
 import { tinyConfig, withTempDir, writeTinyModel } from "./_train_helpers.ts";
 
 function state(step: number, overrides: Partial<TrainerState> = {}): TrainerState {

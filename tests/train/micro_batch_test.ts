@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Batch, collate, type EncodedExample } from "../../data/batching.ts";
 import { createRng } from "../../data/rng.ts";
-import { parseDistilBertConfig } from "../../train/distilbert_config.ts";
+import { parseDistilBertConfig } from "../../model/config.ts";
 import {
   maxTrainRows,
   splitBatch,

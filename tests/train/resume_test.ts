@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { createRng } from "../../data/rng.ts";
-import { COMPLETE_MARKER } from "../../train/atomic_fs.ts";
+import { COMPLETE_MARKER } from "../../io/atomic_fs.ts";
 import { latestCheckpoint } from "../../train/checkpoint_rotation.ts";
 import { REPO_ROOT } from "../_shared.ts";
 import { assertUsageError, runMain } from "../cli/_run_main.ts";

@@ -3,9 +3,9 @@ import { Buffer } from "node:buffer";
 import { type Batch, collate, type EncodedExample } from "../../data/batching.ts";
 import { createRng } from "../../data/rng.ts";
 import { AdamW } from "../../train/adamw.ts";
-import { initBackend, tf } from "../../train/backend.ts";
-import { DistilBertClassifier } from "../../train/distilbert.ts";
-import type { DistilBertConfig } from "../../train/distilbert_config.ts";
+import { initBackend, tf } from "../../backend/selection.ts";
+import { DistilBertClassifier } from "../../model/distilbert.ts";
+import type { DistilBertConfig } from "../../model/config.ts";
 import { firstNonFinite, TrainStepper } from "../../train/train_step.ts";
 import { assertTensorsClose, tinyConfig, VOCAB } from "./_train_helpers.ts";
 

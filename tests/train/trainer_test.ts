@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InputError } from "../../data/errors.ts";
-import { initBackend, tf } from "../../train/backend.ts";
+import { initBackend, tf } from "../../backend/selection.ts";
 import { listCheckpoints } from "../../train/checkpoint_rotation.ts";
-import { DistilBertClassifier } from "../../train/distilbert.ts";
+import { DistilBertClassifier } from "../../model/distilbert.ts";
 import { evaluate } from "../../train/evaluate.ts";
 import { lrAt, SCHEDULE_KINDS } from "../../train/lr_schedule.ts";
-import { readSafetensorsFile, writeSafetensorsFile } from "../../train/safetensors.ts";
+import { readSafetensorsFile, writeSafetensorsFile } from "../../io/safetensors.ts";
 import { TrainingError } from "../../train/trainer.ts";
 import {
   assertTensorsClose,

@@ -10,7 +10,7 @@
  */
 import { type Batch, collate, type EncodedExample, epochOrder } from "../data/batching.ts";
 import { createRng } from "../data/rng.ts";
-import { splitBatch } from "./micro_batch.ts";
+import { splitBatch } from "../train/micro_batch.ts";
 
 /** How an epoch's batches are padded. */
 export type Padding = "max" | "dynamic" | "grouped";

@@ -21,7 +21,7 @@
  */
 import { type EncodedExample, evalBatches, type HubOptions, InputError } from "../data/mod.ts";
 import type { DistilBertClassifier } from "./distilbert.ts";
-import { loadPretrained, type PretrainedModel, resolveModelDir } from "./pretrained.ts";
+import { loadPretrained, type PretrainedModel, resolveModelDir } from "./hf_folder.ts";
 
 /** The prediction for one example. */
 export interface Prediction {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runMain } from "../cli/_run_main.ts";
+import { runMain } from "./_run_main.ts";
 
 Deno.test("demo: a tiny random DistilBERT learns the generated paraphrase task (>= 95%)", async () => {
   const dir = await Deno.makeTempDir();

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { tf } from "./tf.ts";
-import { isLinearWeight } from "./_distilbert_layout.ts";
+import { tf } from "../backend/tf.ts";
+import { isLinearWeight } from "./weight_layout.ts";
 
 /**
  * The transposed Linear weights of a parameter map (`[out, in]`, keyed by HF name). Made on

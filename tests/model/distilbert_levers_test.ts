@@ -4,11 +4,11 @@
  * parameters.
  */
 import assert from "node:assert/strict";
-import { initBackend, tf } from "../../train/backend.ts";
-import { DistilBertClassifier } from "../../train/distilbert.ts";
-import { parseDistilBertConfig } from "../../train/distilbert_config.ts";
-import { dropout } from "../../train/_distilbert_ops.ts";
-import { fillDropoutMask } from "../../train/_wasm_kernels.ts";
+import { initBackend, tf } from "../../backend/selection.ts";
+import { DistilBertClassifier } from "../../model/distilbert.ts";
+import { parseDistilBertConfig } from "../../model/config.ts";
+import { dropout } from "../../model/_ops.ts";
+import { fillDropoutMask } from "../../backend/_wasm_kernels.ts";
 
 const CASES: Array<[number[], number, number]> = [
   [[2, 3, 16, 16], 0.1, 1901295881],

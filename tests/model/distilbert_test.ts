@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { InputError } from "../../data/errors.ts";
-import { initBackend, tf } from "../../train/backend.ts";
+import { initBackend, tf } from "../../backend/selection.ts";
 import {
   type Batch,
   DistilBertClassifier,
@@ -9,13 +9,13 @@ import {
   toDiskLayout,
   toMemoryLayout,
   type WeightData,
-} from "../../train/distilbert.ts";
+} from "../../model/distilbert.ts";
 import {
   type DistilBertConfig,
   distilBertConfigJson,
   parseDistilBertConfig,
-} from "../../train/distilbert_config.ts";
-import { readSafetensorsFile } from "../../train/safetensors.ts";
+} from "../../model/config.ts";
+import { readSafetensorsFile } from "../../io/safetensors.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 
 interface Fixture {

@@ -20,11 +20,11 @@
  *
  * @module
  */
-import { tf } from "./tf.ts";
-import type { DistilBertConfig } from "./distilbert_config.ts";
-import { crossEntropy, mixSeed } from "./_distilbert_ops.ts";
-import { type Batch, forwardLogits, type ForwardOptions } from "./_distilbert_forward.ts";
-import { TransposedWeights } from "./_distilbert_transposed.ts";
+import { tf } from "../backend/tf.ts";
+import type { DistilBertConfig } from "./config.ts";
+import { crossEntropy, mixSeed } from "./_ops.ts";
+import { type Batch, forwardLogits, type ForwardOptions } from "./_forward.ts";
+import { TransposedWeights } from "./_transposed.ts";
 import {
   distilBertParamShapes,
   HEAD_PARAM_NAMES,
@@ -33,7 +33,7 @@ import {
   toDiskLayout,
   toMemoryLayout,
   type WeightData,
-} from "./_distilbert_layout.ts";
+} from "./weight_layout.ts";
 
 export type { Batch, ForwardOptions, WeightData };
 export { crossEntropy };
@@ -44,7 +44,7 @@ export {
   memoryShape,
   toDiskLayout,
   toMemoryLayout,
-} from "./_distilbert_layout.ts";
+} from "./weight_layout.ts";
 
 /** Options of `DistilBertClassifier.fromWeights`. */
 export interface FromWeightsOptions {

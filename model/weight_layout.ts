@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { DistilBertConfig } from "./distilbert_config.ts";
+import type { DistilBertConfig } from "./config.ts";
 
 /** A tensor as plain data: row-major `data` of `shape`. */
 export interface WeightData {

@@ -9,14 +9,10 @@ import { basename, join } from "node:path";
 import { downloadFile, type HubOptions } from "../data/hub.ts";
 import { InputError } from "../data/errors.ts";
 import { createRng } from "../data/rng.ts";
-import { writeFileAtomic, writeJsonAtomic } from "./atomic_fs.ts";
-import {
-  type DistilBertConfig,
-  distilBertConfigJson,
-  parseDistilBertConfig,
-} from "./distilbert_config.ts";
-import { distilBertParamShapes, HEAD_PARAM_NAMES, type WeightData } from "./_distilbert_layout.ts";
-import { readSafetensorsFile, refusePickle, writeSafetensorsFile } from "./safetensors.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../io/atomic_fs.ts";
+import { type DistilBertConfig, distilBertConfigJson, parseDistilBertConfig } from "./config.ts";
+import { distilBertParamShapes, HEAD_PARAM_NAMES, type WeightData } from "./weight_layout.ts";
+import { readSafetensorsFile, refusePickle, writeSafetensorsFile } from "../io/safetensors.ts";
 
 /** Tokenizer files copied along with a model (those that exist). */
 export const TOKENIZER_FILES: readonly string[] = [

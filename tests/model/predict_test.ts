@@ -3,11 +3,11 @@ import { join } from "node:path";
 import type { EncodedExample } from "../../data/batching.ts";
 import { InputError } from "../../data/errors.ts";
 import { createRng } from "../../data/rng.ts";
-import { initBackend, tf } from "../../train/backend.ts";
-import { DistilBertClassifier, HEAD_PARAM_NAMES } from "../../train/distilbert.ts";
-import { parseDistilBertConfig } from "../../train/distilbert_config.ts";
-import { argmax, loadFineTuned, predict, softmax } from "../../train/predict.ts";
-import { savePretrained } from "../../train/pretrained.ts";
+import { initBackend, tf } from "../../backend/selection.ts";
+import { DistilBertClassifier, HEAD_PARAM_NAMES } from "../../model/distilbert.ts";
+import { parseDistilBertConfig } from "../../model/config.ts";
+import { argmax, loadFineTuned, predict, softmax } from "../../model/predict.ts";
+import { savePretrained } from "../../model/hf_folder.ts";
 
 const TINY = parseDistilBertConfig({
   vocab_size: 40,

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { tf } from "./tf.ts";
-import type { DistilBertConfig } from "./distilbert_config.ts";
+import { tf } from "../backend/tf.ts";
+import type { DistilBertConfig } from "./config.ts";
 import {
   batchMatMul,
   dense,
@@ -16,7 +16,7 @@ import {
   gelu,
   layerNorm,
   mixSeed,
-} from "./_distilbert_ops.ts";
+} from "./_ops.ts";
 
 /** A tokenized batch, flat row-major: `inputIds[b * seqLen + s]`. */
 export interface Batch {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createRng } from "../../data/rng.ts";
-import { parseDistilBertConfig } from "../../train/distilbert_config.ts";
-import { distilBertParamShapes, type WeightData } from "../../train/_distilbert_layout.ts";
-import { loadPretrained, readModelConfig, savePretrained } from "../../train/pretrained.ts";
-import { readSafetensorsFile, writeSafetensorsFile } from "../../train/safetensors.ts";
+import { parseDistilBertConfig } from "../../model/config.ts";
+import { distilBertParamShapes, type WeightData } from "../../model/weight_layout.ts";
+import { loadPretrained, readModelConfig, savePretrained } from "../../model/hf_folder.ts";
+import { readSafetensorsFile, writeSafetensorsFile } from "../../io/safetensors.ts";
 
 const TINY = parseDistilBertConfig({
   vocab_size: 50,

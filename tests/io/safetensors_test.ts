@@ -9,7 +9,7 @@ import {
   refusePickle,
   serializeSafetensors,
   writeSafetensorsFile,
-} from "../../train/safetensors.ts";
+} from "../../io/safetensors.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 
 const FIXTURE = "fixtures/distilbert-tiny-1/model/model.safetensors";

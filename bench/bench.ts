@@ -14,18 +14,12 @@
  *
  * @module
  */
-import { AdamW } from "./adamw.ts";
-import { type BackendChoice, type BackendInfo, initBackend } from "./backend.ts";
-import { DistilBertClassifier } from "./distilbert.ts";
-import type { DistilBertConfig } from "./distilbert_config.ts";
-import { type MachineInfo, machineInfo, type MemoryPeaks, memoryPeaks } from "./_bench_machine.ts";
-import {
-  epochBatches,
-  paddedTokens,
-  type Padding,
-  PADDINGS,
-  syntheticExamples,
-} from "./_bench_epoch.ts";
+import { AdamW } from "../train/adamw.ts";
+import { type BackendChoice, type BackendInfo, initBackend } from "../backend/selection.ts";
+import { DistilBertClassifier } from "../model/distilbert.ts";
+import type { DistilBertConfig } from "../model/config.ts";
+import { type MachineInfo, machineInfo, type MemoryPeaks, memoryPeaks } from "./_machine.ts";
+import { epochBatches, paddedTokens, type Padding, PADDINGS, syntheticExamples } from "./_epoch.ts";
 import {
   encoderMatmulParams,
   epochSliceTiming,
@@ -36,10 +30,10 @@ import {
   median,
   trainFlops,
   trainStepSeconds,
-} from "./_bench_parts.ts";
-import { prepareWasmThreads } from "./_bench_wasm_threads.ts";
-import { maxTrainRows } from "./micro_batch.ts";
-import { TrainStepper } from "./train_step.ts";
+} from "./_parts.ts";
+import { prepareWasmThreads } from "../backend/wasm_threads.ts";
+import { maxTrainRows } from "../train/micro_batch.ts";
+import { TrainStepper } from "../train/train_step.ts";
 
 export { encoderMatmulParams, MATMUL_SHAPE, type Padding, PADDINGS, trainFlops };
 

@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { initBackend, tf } from "./backend.ts";
+ * import { initBackend, tf } from "./selection.ts";
  * const info = await initBackend("auto", { log: console.log });
  * // Backend: wasm (CPU, 1 thread, @tensorflow/tfjs-backend-wasm; tried
  * //   @tensorflow/tfjs-node-gpu: native addon not installed; @tensorflow/tfjs-node: ...)   (one line)

@@ -7,9 +7,9 @@ import {
   paddedTokens,
   spreadPositions,
   syntheticExamples,
-} from "../../train/_bench_epoch.ts";
-import { encoderMatmulParams, trainFlops } from "../../train/bench.ts";
-import { parseDistilBertConfig } from "../../train/distilbert_config.ts";
+} from "../../bench/_epoch.ts";
+import { encoderMatmulParams, trainFlops } from "../../bench/bench.ts";
+import { parseDistilBertConfig } from "../../model/config.ts";
 import { assertUsageError, runMain } from "../cli/_run_main.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { InputError } from "../../data/errors.ts";
-import { type BackendChoice, describeBackend, initBackend, tf } from "../../train/backend.ts";
-import { tfWasm } from "../../train/tf.ts";
-import { embeddingLookup } from "../../train/_distilbert_ops.ts";
+import { type BackendChoice, describeBackend, initBackend, tf } from "../../backend/selection.ts";
+import { tfWasm } from "../../backend/tf.ts";
+import { embeddingLookup } from "../../model/_ops.ts";
 
 /** Runs `fn` with console.warn/error captured; returns what they printed. */
 async function captureConsole(fn: () => Promise<unknown>): Promise<string[]> {

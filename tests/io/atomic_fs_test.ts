@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { COMPLETE_MARKER, exists, writeDirAtomic, writeFileAtomic } from "../../train/atomic_fs.ts";
+import { COMPLETE_MARKER, exists, writeDirAtomic, writeFileAtomic } from "../../io/atomic_fs.ts";
 import {
   latestCheckpoint,
   listCheckpoints,

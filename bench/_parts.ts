@@ -7,12 +7,12 @@
  */
 import type { Batch } from "../data/batching.ts";
 import { createRng } from "../data/rng.ts";
-import type { DistilBertConfig } from "./distilbert_config.ts";
-import type { DistilBertClassifier } from "./distilbert.ts";
-import { sampleRss } from "./_bench_machine.ts";
-import { microBatchTokens, spreadPositions } from "./_bench_epoch.ts";
-import { tf } from "./tf.ts";
-import type { TrainStepper } from "./train_step.ts";
+import type { DistilBertConfig } from "../model/config.ts";
+import type { DistilBertClassifier } from "../model/distilbert.ts";
+import { sampleRss } from "./_machine.ts";
+import { microBatchTokens, spreadPositions } from "./_epoch.ts";
+import { tf } from "../backend/tf.ts";
+import type { TrainStepper } from "../train/train_step.ts";
 
 /** The matmul whose rate the benchmark reports: `[1024, 768] @ [768, 3072]`. */
 export const MATMUL_SHAPE: readonly [number, number, number] = [1024, 768, 3072];
