@@ -7,8 +7,7 @@
  */
 import { formatHelp, parseOptions, UsageError } from "./cli/options.ts";
 import { COMMANDS } from "./cli/registry.ts";
-import { InputError } from "./data/errors.ts";
-import { TrainingError } from "./train/trainer.ts";
+import { InputError, RunError } from "./data/mod.ts";
 
 function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;
@@ -48,7 +47,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       console.error(`error: ${err.message}`);
       return 2;
     }
-    if (err instanceof TrainingError) {
+    if (err instanceof RunError) {
       console.error(`error: ${err.message}`);
       return 1;
     }

@@ -22,11 +22,9 @@
  *
  * @module
  */
-import { InputError } from "../data/errors.ts";
+import { InputError } from "../data/mod.ts";
 import { registerTrainingKernels } from "./_wasm_kernels.ts";
 import { tf, tfWasm } from "./tf.ts";
-
-export { tf };
 
 /** Values of `--backend`. */
 export type BackendChoice = "auto" | "tensorflow" | "wasm" | "cpu";

@@ -8,9 +8,8 @@
  *
  * @module
  */
-import { type Batch, collate, type EncodedExample, epochOrder } from "../data/batching.ts";
-import { createRng } from "../data/rng.ts";
-import { splitBatch } from "../train/micro_batch.ts";
+import { type Batch, collate, createRng, type EncodedExample, epochOrder } from "../data/mod.ts";
+import { splitBatch } from "../train/mod.ts";
 
 /** How an epoch's batches are padded. */
 export type Padding = "max" | "dynamic" | "grouped";

@@ -5,7 +5,7 @@
  */
 import os from "node:os";
 import process from "node:process";
-import { tf } from "../backend/tf.ts";
+import { tf } from "../backend/mod.ts";
 
 /** The machine and runtime a benchmark ran on. */
 export interface MachineInfo {

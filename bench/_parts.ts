@@ -5,14 +5,12 @@
  *
  * @module
  */
-import type { Batch } from "../data/batching.ts";
-import { createRng } from "../data/rng.ts";
-import type { DistilBertConfig } from "../model/config.ts";
-import type { DistilBertClassifier } from "../model/distilbert.ts";
+import { type Batch, createRng } from "../data/mod.ts";
+import type { DistilBertClassifier, DistilBertConfig } from "../model/mod.ts";
 import { sampleRss } from "./_machine.ts";
 import { microBatchTokens, spreadPositions } from "./_epoch.ts";
-import { tf } from "../backend/tf.ts";
-import type { TrainStepper } from "../train/train_step.ts";
+import { tf } from "../backend/mod.ts";
+import type { TrainStepper } from "../train/mod.ts";
 
 /** The matmul whose rate the benchmark reports: `[1024, 768] @ [768, 3072]`. */
 export const MATMUL_SHAPE: readonly [number, number, number] = [1024, 768, 3072];

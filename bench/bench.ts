@@ -14,10 +14,14 @@
  *
  * @module
  */
-import { AdamW } from "../train/adamw.ts";
-import { type BackendChoice, type BackendInfo, initBackend } from "../backend/selection.ts";
-import { DistilBertClassifier } from "../model/distilbert.ts";
-import type { DistilBertConfig } from "../model/config.ts";
+import { AdamW, passSizes, TrainStepper } from "../train/mod.ts";
+import {
+  type BackendChoice,
+  type BackendInfo,
+  initBackend,
+  prepareWasmThreads,
+} from "../backend/mod.ts";
+import { DistilBertClassifier, type DistilBertConfig } from "../model/mod.ts";
 import { type MachineInfo, machineInfo, type MemoryPeaks, memoryPeaks } from "./_machine.ts";
 import { epochBatches, paddedTokens, type Padding, PADDINGS, syntheticExamples } from "./_epoch.ts";
 import {
@@ -31,9 +35,6 @@ import {
   trainFlops,
   trainStepSeconds,
 } from "./_parts.ts";
-import { prepareWasmThreads } from "../backend/wasm_threads.ts";
-import { maxTrainRows } from "../train/micro_batch.ts";
-import { TrainStepper } from "../train/train_step.ts";
 
 export { encoderMatmulParams, MATMUL_SHAPE, type Padding, PADDINGS, trainFlops };
 
@@ -171,8 +172,8 @@ export async function runBench(
   }
   const cfg = config.model;
   const timing = { warmup: config.warmup, steps: config.steps, seed: config.seed, log };
-  const maxRows = (seqLen: number) =>
-    backend.name === "wasm" ? maxTrainRows(cfg, seqLen) : Number.MAX_SAFE_INTEGER;
+  const passes = passSizes(backend.name, cfg);
+  const maxRows = passes.trainRows;
   const data = { vocabSize: cfg.vocab_size, numLabels: cfg.id2label.length };
 
   let matmul: BenchReport["matmul"] = null;
@@ -222,7 +223,7 @@ export async function runBench(
     }
     if (config.parts.has("eval")) {
       const { batch: b, seqLen: s } = config.evalShape;
-      const rows = backend.name === "wasm" ? Math.min(b, 4 * maxRows(s)) : b;
+      const rows = Math.min(b, passes.evalRows(s));
       const times = await evalSeconds(model, fullBatch(b, s, { ...data, seed: config.seed }), {
         ...timing,
         rows,

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { InputError } from "../data/errors.ts";
-import { BACKEND_CHOICES, type BackendChoice } from "../backend/selection.ts";
+import { InputError } from "../data/mod.ts";
+import { BACKEND_CHOICES, type BackendChoice } from "../backend/mod.ts";
 import {
   BENCH_PARTS,
   type BenchConfig,
@@ -17,8 +17,8 @@ import {
   type Padding,
   PADDINGS,
   runBench,
-} from "../bench/bench.ts";
-import { parseDistilBertConfig } from "../model/config.ts";
+} from "../bench/mod.ts";
+import { parseDistilBertConfig } from "../model/mod.ts";
 import type { Command } from "./command.ts";
 import { type OptionSpec, type OptionValues, UsageError } from "./options.ts";
 

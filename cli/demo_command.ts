@@ -6,10 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import { generateParaphraseTask, type SyntheticTask } from "../data/synthetic_mrpc.ts";
-import { DistilBertClassifier } from "../model/distilbert.ts";
-import { parseDistilBertConfig } from "../model/config.ts";
-import { savePretrained } from "../model/hf_folder.ts";
+import { generateParaphraseTask, type SyntheticTask } from "../data/mod.ts";
+import { DistilBertClassifier, parseDistilBertConfig, savePretrained } from "../model/mod.ts";
 
 /** Special tokens of the BERT vocabulary, ids 0..4 as in bert-base-uncased's order of use. */
 const SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];

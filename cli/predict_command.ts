@@ -21,11 +21,10 @@ import {
   loadTokenizer,
   readMrpcTsv,
 } from "../data/mod.ts";
-import { writeFileAtomic } from "../io/atomic_fs.ts";
-import { BACKEND_CHOICES, type BackendChoice, initBackend } from "../backend/selection.ts";
-import { DistilBertClassifier } from "../model/distilbert.ts";
-import { accuracyAndF1 } from "../train/metrics.ts";
-import { loadFineTuned, predict, type Prediction } from "../model/predict.ts";
+import { writeFileAtomic } from "../io/mod.ts";
+import { BACKEND_CHOICES, type BackendChoice, initBackend } from "../backend/mod.ts";
+import { DistilBertClassifier, loadFineTuned, predict, type Prediction } from "../model/mod.ts";
+import { accuracyAndF1 } from "../train/mod.ts";
 
 /** The `predict` command's option table (parsing and `--help`). */
 export const PREDICT_OPTIONS: readonly OptionSpec[] = [

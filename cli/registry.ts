@@ -1,5 +1,4 @@
-import type { Command } from "./command.ts";
-import { notBuiltYet } from "./command.ts";
+import { type Command, notBuiltYet } from "./command.ts";
 import { BENCH_COMMAND } from "./bench_command.ts";
 import { DATA_COMMAND } from "./data_command.ts";
 import { PREDICT_COMMAND } from "./predict_command.ts";

@@ -5,15 +5,16 @@
  * @module
  */
 import { encodeExamples, hubOptionsFromEnv, loadTokenizer } from "../data/mod.ts";
-import { initBackend } from "../backend/selection.ts";
+import { initBackend } from "../backend/mod.ts";
 import { writeDemoModel } from "./demo_command.ts";
-import { DistilBertClassifier } from "../model/distilbert.ts";
-import { predict } from "../model/predict.ts";
-import { loadPretrained } from "../model/hf_folder.ts";
-import { ProgressReporter } from "../train/progress.ts";
-import type { TrainConfig } from "../train/train_config.ts";
-import { type InlineData, prepareTraining } from "../train/train_setup.ts";
-import { runTraining } from "../train/trainer.ts";
+import { DistilBertClassifier, loadPretrained, predict } from "../model/mod.ts";
+import {
+  type InlineData,
+  prepareTraining,
+  ProgressReporter,
+  runTraining,
+  type TrainConfig,
+} from "../train/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
 import type { OptionValues } from "./options.ts";
 import { resolveTrainConfig, TRAIN_OPTIONS } from "./train_options.ts";

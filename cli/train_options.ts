@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { TrainConfig } from "../train/train_config.ts";
-import { SCHEDULE_KINDS } from "../train/lr_schedule.ts";
+import { SCHEDULE_KINDS, type TrainConfig } from "../train/mod.ts";
 import { convertValue, type OptionSpec, type OptionValues, UsageError } from "./options.ts";
 
 export type { TrainConfig };

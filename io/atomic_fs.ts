@@ -6,9 +6,6 @@
  */
 import { basename, dirname, join } from "node:path";
 
-/** Name of the marker file written last into every complete checkpoint directory. */
-export const COMPLETE_MARKER = "checkpoint_complete.json";
-
 async function fsyncPath(path: string): Promise<void> {
   try {
     const f = await Deno.open(path, { read: true });
@@ -48,13 +45,13 @@ export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
 
 /**
  * Builds a directory atomically: `fill(tmpDir)` writes its files into a temporary sibling of
- * `finalDir`; then every file is fsynced, the completion marker is written last, and the folder
- * is renamed to `finalDir`. An existing `finalDir` is replaced only after the new one is complete.
+ * `finalDir` (`.<name>.tmp-<pid>`); then every file and the folder are fsynced and the folder is
+ * renamed to `finalDir`. An existing `finalDir` is replaced only after the new one is complete.
+ * A failed fill leaves nothing behind.
  */
 export async function writeDirAtomic(
   finalDir: string,
   fill: (tmpDir: string) => Promise<void>,
-  options: { marker?: Record<string, unknown> } = {},
 ): Promise<void> {
   const parent = dirname(finalDir);
   await Deno.mkdir(parent, { recursive: true });
@@ -66,10 +63,6 @@ export async function writeDirAtomic(
     for await (const entry of Deno.readDir(tmp)) {
       if (entry.isFile) await fsyncPath(join(tmp, entry.name));
     }
-    await writeFileAtomic(
-      join(tmp, COMPLETE_MARKER),
-      JSON.stringify({ complete: true, ...options.marker }) + "\n",
-    );
     await fsyncPath(tmp);
     let old: string | null = null;
     if (await exists(finalDir)) {
@@ -95,9 +88,4 @@ export async function exists(path: string): Promise<boolean> {
     if (err instanceof Deno.errors.NotFound) return false;
     throw err;
   }
-}
-
-/** True when `dir` holds the completion marker written by {@linkcode writeDirAtomic}. */
-export function isCompleteDir(dir: string): Promise<boolean> {
-  return exists(join(dir, COMPLETE_MARKER));
 }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { tf } from "../backend/tf.ts";
+import type { Batch } from "../data/mod.ts";
+import { tf } from "../backend/mod.ts";
 import type { DistilBertConfig } from "./config.ts";
 import {
   batchMatMul,
@@ -17,20 +18,6 @@ import {
   layerNorm,
   mixSeed,
 } from "./_ops.ts";
-
-/** A tokenized batch, flat row-major: `inputIds[b * seqLen + s]`. */
-export interface Batch {
-  /** Token ids, `batchSize * seqLen` values. */
-  inputIds: Int32Array;
-  /** 1 for real tokens, 0 for padding, `batchSize * seqLen` values. */
-  attentionMask: Int32Array;
-  /** Class ids, `batchSize` values (needed for the loss only). */
-  labels?: Int32Array;
-  /** Rows. */
-  batchSize: number;
-  /** Tokens per row (at most `max_position_embeddings`). */
-  seqLen: number;
-}
 
 /** Options of a forward pass. */
 export interface ForwardOptions {

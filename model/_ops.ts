@@ -8,8 +8,7 @@
  *
  * @module
  */
-import { tf } from "../backend/tf.ts";
-import { DROPOUT_MASK_KERNEL } from "../backend/_wasm_kernels.ts";
+import { DROPOUT_MASK_KERNEL, tf } from "../backend/mod.ts";
 
 /** float32's most negative finite value (`torch.finfo(torch.float32).min`): masked scores. */
 export const FLOAT32_MIN = -3.4028234663852886e38;

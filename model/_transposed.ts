@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { tf } from "../backend/tf.ts";
+import { tf } from "../backend/mod.ts";
 import { isLinearWeight } from "./weight_layout.ts";
 
 /**

@@ -20,41 +20,26 @@
  *
  * @module
  */
-import { tf } from "../backend/tf.ts";
+import type { Batch } from "../data/mod.ts";
+import { tf } from "../backend/mod.ts";
 import type { DistilBertConfig } from "./config.ts";
-import { crossEntropy, mixSeed } from "./_ops.ts";
-import { type Batch, forwardLogits, type ForwardOptions } from "./_forward.ts";
+import { crossEntropy } from "./_ops.ts";
+import { forwardLogits, type ForwardOptions } from "./_forward.ts";
+import { initWeights } from "./init.ts";
 import { TransposedWeights } from "./_transposed.ts";
 import {
   distilBertParamShapes,
-  HEAD_PARAM_NAMES,
-  isLinearWeight,
-  memoryShape,
   toDiskLayout,
   toMemoryLayout,
   type WeightData,
 } from "./weight_layout.ts";
 
-export type { Batch, ForwardOptions, WeightData };
-export { crossEntropy };
-export {
-  distilBertParamShapes,
-  HEAD_PARAM_NAMES,
-  isLinearWeight,
-  memoryShape,
-  toDiskLayout,
-  toMemoryLayout,
-} from "./weight_layout.ts";
+export type { ForwardOptions };
 
 /** Options of `DistilBertClassifier.fromWeights`. */
 export interface FromWeightsOptions {
   /** Names the weights' file in error messages (default `"weights"`). */
   source?: string;
-  /**
-   * When set, the classification head (`HEAD_PARAM_NAMES`) is initialised by `initHead(seed)`
-   * instead of read from `weights` (for the hub's masked-LM checkpoint, which has none).
-   */
-  initHeadSeed?: number;
 }
 
 /** Options of `lossAndGrads`. */
@@ -108,9 +93,8 @@ export class DistilBertClassifier {
     options: FromWeightsOptions = {},
   ): DistilBertClassifier {
     const source = options.source ?? "weights";
-    const skip = new Set(options.initHeadSeed === undefined ? [] : HEAD_PARAM_NAMES);
     const shapes = distilBertParamShapes(config);
-    const missing = [...shapes.keys()].filter((n) => !skip.has(n) && !weights.has(n));
+    const missing = [...shapes.keys()].filter((n) => !weights.has(n));
     if (missing.length > 0) {
       const shown = missing.slice(0, 5).map((n) => `"${n}"`).join(", ");
       const more = missing.length > 5 ? ` and ${missing.length - 5} more` : "";
@@ -121,10 +105,6 @@ export class DistilBertClassifier {
     const values = new Map<string, tf.Tensor>();
     try {
       for (const [name, shape] of shapes) {
-        if (skip.has(name)) {
-          values.set(name, tf.zeros(memoryShape(name, shape)));
-          continue;
-        }
         const w = weights.get(name)!;
         const size = w.shape.reduce((a, b) => a * b, 1);
         if (w.shape.join() !== shape.join() || w.data.length !== size) {
@@ -136,26 +116,6 @@ export class DistilBertClassifier {
         const mem = toMemoryLayout(name, w.shape, w.data);
         values.set(name, tf.tensor(mem.data, mem.shape, "float32"));
       }
-      const model = new DistilBertClassifier(config, values);
-      if (options.initHeadSeed !== undefined) model.initHead(options.initHeadSeed);
-      return model;
-    } finally {
-      tf.dispose([...values.values()]);
-    }
-  }
-
-  /**
-   * A freshly initialised model as HF's `_init_weights`: Linear and Embedding weights
-   * N(0, initializer_range) (the [PAD] embedding row zero), biases 0, LayerNorm weights 1.
-   * Deterministic for a given `seed`.
-   */
-  static random(config: DistilBertConfig, options: { seed: number }): DistilBertClassifier {
-    const values = new Map<string, tf.Tensor>();
-    try {
-      let index = 0;
-      for (const [name, shape] of distilBertParamShapes(config)) {
-        values.set(name, initialValue(config, name, shape, mixSeed(options.seed, index++)));
-      }
       return new DistilBertClassifier(config, values);
     } finally {
       tf.dispose([...values.values()]);
@@ -163,17 +123,13 @@ export class DistilBertClassifier {
   }
 
   /**
-   * Re-initialises the classification head: `pre_classifier` and `classifier` weights
-   * N(0, initializer_range), biases 0; deterministic for a given `seed`.
+   * A freshly initialised model (HF's `_init_weights`, see `initWeights`), deterministic for a
+   * given `seed`.
    */
-  initHead(seed: number): void {
-    HEAD_PARAM_NAMES.forEach((name, i) => {
-      const diskShape = distilBertParamShapes(this.config).get(name)!;
-      const value = initialValue(this.config, name, diskShape, mixSeed(seed, i));
-      this.params.get(name)!.assign(value);
-      value.dispose();
+  static random(config: DistilBertConfig, options: { seed: number }): DistilBertClassifier {
+    return DistilBertClassifier.fromWeights(config, initWeights(config, options.seed), {
+      source: "random init",
     });
-    this.#transposed.refresh();
   }
 
   /** Logits `[batchSize, numLabels]` of `batch`; the caller disposes them. */
@@ -182,17 +138,17 @@ export class DistilBertClassifier {
     return tf.tidy(() => forwardLogits(this.config, (n) => this.#param(n), batch, options));
   }
 
-  /** Mean cross-entropy of `batch` (needs `labels`) without gradients; the caller disposes it. */
+  /** Mean cross-entropy of `batch` (every label a class id) without gradients; the caller disposes it. */
   loss(batch: Batch, options: ForwardOptions): tf.Scalar {
     this.#checkBatch(batch, true);
     return tf.tidy(() => {
       const logits = forwardLogits(this.config, (n) => this.#param(n), batch, options);
-      return crossEntropy(logits, batch.labels!);
+      return crossEntropy(logits, batch.labels);
     });
   }
 
   /**
-   * Loss of `batch` (needs `labels`) and the gradient of every parameter (memory layout). The
+   * Loss of `batch` (every label a class id) and the gradient of every parameter (memory layout). The
    * caller disposes `loss` and every gradient.
    */
   lossAndGrads(batch: Batch, options: LossAndGradsOptions): LossAndGrads {
@@ -205,7 +161,7 @@ export class DistilBertClassifier {
         ...options,
         transposed: (n) => transposed.get(n),
       });
-      const mean = crossEntropy(logits, batch.labels!);
+      const mean = crossEntropy(logits, batch.labels);
       loss = tf.keep(mean);
       return scale === 1 ? mean : tf.mul(mean, scale);
     }, [...this.params.values()]);
@@ -277,29 +233,10 @@ export class DistilBertClassifier {
       if (id < 0 || id >= vocab) fail(`token id ${id} outside [0, ${vocab})`);
     }
     if (!needLabels) return;
-    if (!labels || labels.length !== b) fail(`expected ${b} labels, got ${labels?.length ?? 0}`);
+    if (labels.length !== b) fail(`expected ${b} labels, got ${labels.length}`);
     const numLabels = this.config.id2label.length;
-    for (const l of labels!) {
+    for (const l of labels) {
       if (l < 0 || l >= numLabels) fail(`label ${l} outside [0, ${numLabels})`);
     }
   }
-}
-
-function initialValue(
-  config: DistilBertConfig,
-  name: string,
-  diskShape: number[],
-  seed: number,
-): tf.Tensor {
-  return tf.tidy(() => {
-    if (name.endsWith(".bias")) return tf.zeros(diskShape);
-    if (/LayerNorm|layer_norm/.test(name)) return tf.ones(diskShape);
-    const normal = tf.randomNormal(diskShape, 0, config.initializer_range, "float32", seed);
-    if (name.endsWith("word_embeddings.weight")) {
-      const keep = new Float32Array(diskShape[0]).fill(1);
-      keep[config.pad_token_id] = 0;
-      return tf.mul(normal, tf.tensor2d(keep, [diskShape[0], 1])); // [vocab, dim]
-    }
-    return isLinearWeight(name) ? tf.transpose(normal) : normal; // memory layout
-  });
 }

@@ -6,13 +6,18 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { downloadFile, type HubOptions } from "../data/hub.ts";
-import { InputError } from "../data/errors.ts";
-import { createRng } from "../data/rng.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../io/atomic_fs.ts";
+import { downloadFile, type HubOptions, InputError } from "../data/mod.ts";
+import {
+  readJsonFile,
+  readSafetensorsFile,
+  refusePickle,
+  writeFileAtomic,
+  writeJsonAtomic,
+  writeSafetensorsFile,
+} from "../io/mod.ts";
 import { type DistilBertConfig, distilBertConfigJson, parseDistilBertConfig } from "./config.ts";
+import { initHeadWeights } from "./init.ts";
 import { distilBertParamShapes, HEAD_PARAM_NAMES, type WeightData } from "./weight_layout.ts";
-import { readSafetensorsFile, refusePickle, writeSafetensorsFile } from "../io/safetensors.ts";
 
 /** Tokenizer files copied along with a model (those that exist). */
 export const TOKENIZER_FILES: readonly string[] = [
@@ -69,38 +74,7 @@ export async function resolveModelDir(
 /** Reads and validates `<dir>/config.json`. */
 export async function readModelConfig(dir: string): Promise<DistilBertConfig> {
   const path = join(dir, "config.json");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    throw new InputError(`Cannot read "${path}": ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`Invalid "${path}": ${(err as Error).message}`);
-  }
-  return parseDistilBertConfig(json, path);
-}
-
-/** N(0, initializer_range) weights and zero biases for the classification head, from `seed`. */
-export function initHeadWeights(
-  config: DistilBertConfig,
-  seed: number,
-): Map<string, WeightData> {
-  const shapes = distilBertParamShapes(config);
-  const rng = createRng(seed);
-  const out = new Map<string, WeightData>();
-  for (const name of HEAD_PARAM_NAMES) {
-    const shape = shapes.get(name)!;
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (name.endsWith(".weight")) {
-      for (let i = 0; i < data.length; i++) data[i] = rng.normal() * config.initializer_range;
-    }
-    out.set(name, { shape, data });
-  }
-  return out;
+  return parseDistilBertConfig(await readJsonFile(path), path);
 }
 
 /**

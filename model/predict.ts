@@ -57,17 +57,14 @@ export async function predict(
 ): Promise<Prediction[]> {
   const out: Prediction[] = new Array(examples.length);
   for (const batch of evalBatches(examples, options)) {
-    const { inputIds, attentionMask, batchSize, seqLen } = batch;
-    const logits = model.logits({ inputIds, attentionMask, batchSize, seqLen }, {
-      training: false,
-    }); // [batch, numLabels]
+    const logits = model.logits(batch, { training: false }); // [batch, numLabels]
     let values: Float32Array;
     try {
       values = (await logits.data()) as Float32Array;
     } finally {
       logits.dispose();
     }
-    const numLabels = values.length / batchSize;
+    const numLabels = values.length / batch.batchSize;
     batch.indices.forEach((index, row) => {
       const rowLogits = Array.from(values.subarray(row * numLabels, (row + 1) * numLabels));
       out[index] = {

@@ -6,18 +6,24 @@
  * @module
  */
 import { join } from "node:path";
-import { InputError } from "../data/errors.ts";
-import { isCompleteDir, writeDirAtomic, writeJsonAtomic } from "../io/atomic_fs.ts";
-import type { AdamWState } from "./adamw.ts";
-import type { DistilBertConfig } from "../model/config.ts";
+import { InputError } from "../data/mod.ts";
 import {
+  exists,
+  readJsonFile,
+  readSafetensorsFile,
+  writeDirAtomic,
+  writeJsonAtomic,
+  writeSafetensorsFile,
+} from "../io/mod.ts";
+import {
+  type DistilBertConfig,
   isLinearWeight,
+  savePretrained,
   toDiskLayout,
   toMemoryLayout,
   type WeightData,
-} from "../model/weight_layout.ts";
-import { savePretrained } from "../model/hf_folder.ts";
-import { readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors.ts";
+} from "../model/mod.ts";
+import type { AdamWState } from "./adamw.ts";
 
 /** One entry of the log history (HF Trainer style, with W&B metric keys). */
 export type LogEntry = Record<string, number>;
@@ -55,6 +61,14 @@ export interface TrainerState {
 /** File names inside a checkpoint folder. */
 export const TRAINER_STATE_FILE = "trainer_state.json";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
+export const EVAL_RESULTS_FILE = "eval_results.json";
+/** Written last into every checkpoint folder: a folder without it is never used. */
+export const COMPLETE_MARKER = "checkpoint_complete.json";
+
+/** True when `dir` is a complete checkpoint folder (it holds {@linkcode COMPLETE_MARKER}). */
+export function isCompleteCheckpoint(dir: string): Promise<boolean> {
+  return exists(join(dir, COMPLETE_MARKER));
+}
 
 /** Writes `checkpoint-<step>` under `checkpointDir` atomically; returns its path. */
 export async function saveCheckpoint(
@@ -95,7 +109,10 @@ export async function saveCheckpoint(
     for (const [name, value] of Object.entries(contents.extraJson ?? {})) {
       await writeJsonAtomic(join(tmp, name), value);
     }
-  }, { marker: { global_step: contents.state.global_step } });
+    // Last, after every other file is written and fsynced.
+    const marker = { complete: true, global_step: contents.state.global_step };
+    await writeJsonAtomic(join(tmp, COMPLETE_MARKER), marker);
+  });
   return path;
 }
 
@@ -113,16 +130,11 @@ export async function loadCheckpointState(
   path: string,
   shapes: ReadonlyMap<string, readonly number[]>,
 ): Promise<LoadedCheckpoint> {
-  if (!(await isCompleteDir(path))) {
+  if (!(await isCompleteCheckpoint(path))) {
     throw new InputError(`Cannot resume from "${path}": not a complete checkpoint folder`);
   }
   const statePath = join(path, TRAINER_STATE_FILE);
-  let state: TrainerState;
-  try {
-    state = JSON.parse(await Deno.readTextFile(statePath));
-  } catch (err) {
-    throw new InputError(`Cannot read "${statePath}": ${(err as Error).message}`);
-  }
+  const state = await readJsonFile(statePath) as TrainerState;
   if (state?.version !== 1 || !Number.isInteger(state.global_step)) {
     throw new InputError(`Invalid "${statePath}": not a mrpc-tune trainer state (version 1)`);
   }

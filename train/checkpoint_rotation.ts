@@ -5,7 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { exists, isCompleteDir } from "../io/atomic_fs.ts";
+import { exists } from "../io/mod.ts";
+import { isCompleteCheckpoint } from "./checkpoint.ts";
 
 /** A complete checkpoint folder. */
 export interface CheckpointRef {
@@ -23,7 +24,7 @@ export async function listCheckpoints(dir: string): Promise<CheckpointRef[]> {
     const m = CHECKPOINT_RE.exec(entry.name);
     if (!entry.isDirectory || !m) continue;
     const path = join(dir, entry.name);
-    if (await isCompleteDir(path)) found.push({ step: Number(m[1]), path });
+    if (await isCompleteCheckpoint(path)) found.push({ step: Number(m[1]), path });
   }
   return found.sort((a, b) => a.step - b.step);
 }

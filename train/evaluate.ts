@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { EncodedExample } from "../data/batching.ts";
+import type { EncodedExample } from "../data/mod.ts";
 import { accuracyAndF1, type EvalMetrics } from "./metrics.ts";
-import { type LogitsModel, predict } from "../model/predict.ts";
+import { type LogitsModel, predict } from "../model/mod.ts";
 
 /** Cross-entropy of one row of logits against `label`, in float64 (stable log-sum-exp). */
 export function crossEntropyOf(logits: readonly number[], label: number): number {

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { Batch } from "../data/batching.ts";
-import type { DistilBertConfig } from "../model/config.ts";
+import type { Batch } from "../data/mod.ts";
+import type { DistilBertConfig } from "../model/mod.ts";
 
 /**
  * Bytes of wasm heap the examples of one training pass may take together (on top of the
@@ -39,6 +39,29 @@ export function maxTrainRows(
   budgetBytes: number = WASM_TRAIN_BUDGET_BYTES,
 ): number {
   return Math.max(1, Math.floor(budgetBytes / trainBytesPerExample(config, seqLen)));
+}
+
+/** How many rows one pass may hold on a backend: the one pass-size policy (trainer and bench). */
+export interface PassSizes {
+  /** Largest rows of a training (forward + backward) pass at `seqLen` tokens. */
+  trainRows(seqLen: number): number;
+  /** Largest rows of an evaluation (forward only) pass at `seqLen` tokens. */
+  evalRows(seqLen: number): number;
+}
+
+/**
+ * The pass sizes of `backend` for `config`: on wasm (4 GiB heap) training passes of
+ * {@linkcode maxTrainRows} and evaluation passes of four times that (no saved activations);
+ * other backends take any batch whole.
+ */
+export function passSizes(backend: string, config: DistilBertConfig): PassSizes {
+  if (backend !== "wasm") {
+    return { trainRows: () => Number.MAX_SAFE_INTEGER, evalRows: () => Number.MAX_SAFE_INTEGER };
+  }
+  return {
+    trainRows: (seqLen) => maxTrainRows(config, seqLen),
+    evalRows: (seqLen) => 4 * maxTrainRows(config, seqLen),
+  };
 }
 
 /** One slice of a batch and the weight of its mean loss in the batch's mean loss. */

@@ -4,17 +4,25 @@
  *
  * @module
  */
-import { type EncodedExample, encodeExamples } from "../data/batching.ts";
-import { InputError } from "../data/errors.ts";
-import type { PairExample } from "../data/example.ts";
-import type { HubOptions } from "../data/hub.ts";
-import { loadMrpcSplit } from "../data/mrpc.ts";
-import { loadTokenizer, type PairTokenizer } from "../data/tokenizer.ts";
-import { exists, isCompleteDir } from "../io/atomic_fs.ts";
-import { loadCheckpointState, type LoadedCheckpoint } from "./checkpoint.ts";
+import {
+  type EncodedExample,
+  encodeExamples,
+  type HubOptions,
+  InputError,
+  loadMrpcSplit,
+  loadTokenizer,
+  type PairExample,
+  type PairTokenizer,
+} from "../data/mod.ts";
+import { exists } from "../io/mod.ts";
+import {
+  loadPretrained,
+  memoryShape,
+  type PretrainedModel,
+  resolveModelDir,
+} from "../model/mod.ts";
+import { isCompleteCheckpoint, loadCheckpointState, type LoadedCheckpoint } from "./checkpoint.ts";
 import { latestCheckpoint, listCheckpoints } from "./checkpoint_rotation.ts";
-import { memoryShape } from "../model/weight_layout.ts";
-import { loadPretrained, type PretrainedModel, resolveModelDir } from "../model/hf_folder.ts";
 import type { TrainConfig } from "./train_config.ts";
 
 /** Splits given directly (the demo) instead of files or the Hub. */
@@ -56,7 +64,7 @@ async function findResume(config: TrainConfig, log: (l: string) => void): Promis
     throw new InputError(`Invalid --resume "${config.resume}": no such checkpoint folder`);
   }
   // Checked before its files are read as a model folder, whose errors would not say why.
-  if (!(await isCompleteDir(config.resume))) {
+  if (!(await isCompleteCheckpoint(config.resume))) {
     throw new InputError(`Cannot resume from "${config.resume}": not a complete checkpoint folder`);
   }
   return config.resume;

@@ -7,13 +7,12 @@
  *
  * @module
  */
-import type { Batch } from "../data/batching.ts";
-import { deriveSeed } from "../data/rng.ts";
+import { type Batch, deriveSeed } from "../data/mod.ts";
 import type { AdamW } from "./adamw.ts";
-import type { DistilBertClassifier } from "../model/distilbert.ts";
+import type { DistilBertClassifier } from "../model/mod.ts";
 import { gradClip } from "./grad_clip.ts";
 import { splitBatch } from "./micro_batch.ts";
-import { tf } from "../backend/tf.ts";
+import { tf } from "../backend/mod.ts";
 
 /** What one optimizer step did. */
 export interface StepResult {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { InputError } from "../../data/errors.ts";
-import { type BackendChoice, describeBackend, initBackend, tf } from "../../backend/selection.ts";
-import { tfWasm } from "../../backend/tf.ts";
+import { InputError } from "../../data/mod.ts";
+import { type BackendChoice, describeBackend, initBackend, tf, tfWasm } from "../../backend/mod.ts";
 import { embeddingLookup } from "../../model/_ops.ts";
 
 /** Runs `fn` with console.warn/error captured; returns what they printed. */

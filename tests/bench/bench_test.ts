@@ -8,8 +8,8 @@ import {
   spreadPositions,
   syntheticExamples,
 } from "../../bench/_epoch.ts";
-import { encoderMatmulParams, trainFlops } from "../../bench/bench.ts";
-import { parseDistilBertConfig } from "../../model/config.ts";
+import { encoderMatmulParams, trainFlops } from "../../bench/mod.ts";
+import { parseDistilBertConfig } from "../../model/mod.ts";
 import { assertUsageError, runMain } from "../cli/_run_main.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readMrpcTsv } from "../../data/tsv.ts";
-import { initBackend } from "../../backend/selection.ts";
-import { DistilBertClassifier } from "../../model/distilbert.ts";
-import { parseDistilBertConfig } from "../../model/config.ts";
-import { accuracyAndF1 } from "../../train/metrics.ts";
-import { savePretrained } from "../../model/hf_folder.ts";
+import { readMrpcTsv } from "../../data/mod.ts";
+import { initBackend } from "../../backend/mod.ts";
+import { DistilBertClassifier, parseDistilBertConfig, savePretrained } from "../../model/mod.ts";
+import { accuracyAndF1 } from "../../train/mod.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 import { assertUsageError, runMain } from "./_run_main.ts";
 

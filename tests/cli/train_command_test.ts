@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readSafetensorsFile } from "../../io/safetensors.ts";
+import { readSafetensorsFile } from "../../io/mod.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 import {
   readJson,

@@ -7,7 +7,7 @@ import {
   epochOrder,
   evalBatches,
   lengthGroupedOrder,
-} from "../../data/batching.ts";
+} from "../../data/mod.ts";
 
 function example(len: number, label?: 0 | 1): EncodedExample {
   const inputIds = Array.from({ length: len }, (_, i) => 100 + len * 10 + i);

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { InputError } from "../../data/errors.ts";
-import { hubOptionsFromEnv } from "../../data/hub.ts";
+import { hubOptionsFromEnv, InputError } from "../../data/mod.ts";
 import { formatBytes, formatProgress } from "../../data/_progress.ts";
 import { parseRetryAfter, retryDelayMs } from "../../data/_retry.ts";
 

@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
-import { InputError } from "../../data/errors.ts";
-import { downloadFile, type HubOptions } from "../../data/hub.ts";
-import { MRPC_HUB_FILES, MRPC_HUB_REPO, readMrpcParquet } from "../../data/mrpc_parquet.ts";
+import {
+  downloadFile,
+  type HubOptions,
+  InputError,
+  MRPC_HUB_FILES,
+  MRPC_HUB_REPO,
+  readMrpcParquet,
+} from "../../data/mod.ts";
 import { type HubFile, type HubServer, startHubServer } from "./_hub_server.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "./_mrpc_fixture.ts";
 

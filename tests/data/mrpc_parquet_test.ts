@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputError } from "../../data/errors.ts";
-import { MRPC_HUB_FILES, readMrpcParquet } from "../../data/mrpc_parquet.ts";
+import { InputError, MRPC_HUB_FILES, readMrpcParquet } from "../../data/mod.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "./_mrpc_fixture.ts";
 
 async function withParquet(bytes: Uint8Array, body: (path: string) => Promise<void>) {

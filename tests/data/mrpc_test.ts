@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadMrpcSplit } from "../../data/mrpc.ts";
+import { loadMrpcSplit } from "../../data/mod.ts";
 import { startHubServer } from "./_hub_server.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "./_mrpc_fixture.ts";
 

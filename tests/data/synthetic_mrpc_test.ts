@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateParaphraseTask } from "../../data/synthetic_mrpc.ts";
+import { generateParaphraseTask } from "../../data/mod.ts";
 
 Deno.test("synthetic task: deterministic, MRPC-like balance, vocabulary covers every word", () => {
   const t = generateParaphraseTask({ seed: 3, trainSize: 1000, validationSize: 200 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { quantile, tokenStats } from "../../data/token_stats.ts";
+import { quantile, tokenStats } from "../../data/mod.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 
 Deno.test("token_stats: numpy-style linear percentiles, max and truncated count", () => {

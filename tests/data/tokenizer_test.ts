@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { assemblePair, loadTokenizer, longestFirstLengths } from "../../data/tokenizer.ts";
-import { readMrpcTsv } from "../../data/tsv.ts";
+import { assemblePair, loadTokenizer, longestFirstLengths, readMrpcTsv } from "../../data/mod.ts";
 import { startHubServer } from "./_hub_server.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputError } from "../../data/errors.ts";
-import { parseMrpcTsv, readMrpcTsv } from "../../data/tsv.ts";
+import { InputError, parseMrpcTsv, readMrpcTsv } from "../../data/mod.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 
 const HEADER = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { InputError } from "../../data/errors.ts";
+import { InputError } from "../../data/mod.ts";
 import {
   MAX_HEADER_BYTES,
   parseSafetensors,
@@ -9,7 +9,7 @@ import {
   refusePickle,
   serializeSafetensors,
   writeSafetensorsFile,
-} from "../../io/safetensors.ts";
+} from "../../io/mod.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 
 const FIXTURE = "fixtures/distilbert-tiny-1/model/model.safetensors";

@@ -4,9 +4,8 @@
  * parameters.
  */
 import assert from "node:assert/strict";
-import { initBackend, tf } from "../../backend/selection.ts";
-import { DistilBertClassifier } from "../../model/distilbert.ts";
-import { parseDistilBertConfig } from "../../model/config.ts";
+import { initBackend, tf } from "../../backend/mod.ts";
+import { DistilBertClassifier, parseDistilBertConfig } from "../../model/mod.ts";
 import { dropout } from "../../model/_ops.ts";
 import { fillDropoutMask } from "../../backend/_wasm_kernels.ts";
 
@@ -60,6 +59,7 @@ Deno.test("levers: gradients after assignParams use the new weights (transposed 
     inputIds: Int32Array.from([1, 7, 9, 3, 2, 1, 4, 8, 2, 0]),
     attentionMask: Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 0]),
     labels: Int32Array.from([1, 0]),
+    indices: [0, 1],
   };
   const grads = async (model: DistilBertClassifier) => {
     const { loss, grads } = model.lossAndGrads(batch, { training: false });

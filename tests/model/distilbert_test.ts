@@ -1,21 +1,19 @@
 import assert from "node:assert/strict";
-import { InputError } from "../../data/errors.ts";
-import { initBackend, tf } from "../../backend/selection.ts";
+import { type Batch, InputError } from "../../data/mod.ts";
+import { initBackend, tf } from "../../backend/mod.ts";
 import {
-  type Batch,
   DistilBertClassifier,
+  type DistilBertConfig,
+  distilBertConfigJson,
   distilBertParamShapes,
   HEAD_PARAM_NAMES,
+  initHeadWeights,
+  parseDistilBertConfig,
   toDiskLayout,
   toMemoryLayout,
   type WeightData,
-} from "../../model/distilbert.ts";
-import {
-  type DistilBertConfig,
-  distilBertConfigJson,
-  parseDistilBertConfig,
-} from "../../model/config.ts";
-import { readSafetensorsFile } from "../../io/safetensors.ts";
+} from "../../model/mod.ts";
+import { readSafetensorsFile } from "../../io/mod.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 
 interface Fixture {
@@ -50,7 +48,14 @@ async function loadFixture(name: string): Promise<Fixture> {
   return {
     config,
     model,
-    batch: { inputIds, attentionMask, labels, batchSize: rows.length, seqLen },
+    batch: {
+      inputIds,
+      attentionMask,
+      labels,
+      batchSize: rows.length,
+      seqLen,
+      indices: rows.map((_, i) => i),
+    },
     expected,
   };
 }
@@ -125,7 +130,9 @@ Deno.test(
     await initBackend("wasm");
     const { model, batch, config } = await loadFixture("distilbert-tiny-1");
     // Put [PAD] at attended positions too, so its rows carry real gradient before masking.
-    const inputIds = batch.inputIds.map((id, i) => (i % 5 === 3 ? config.pad_token_id : id));
+    const inputIds = batch.inputIds.map((id: number, i: number) =>
+      i % 5 === 3 ? config.pad_token_id : id
+    );
     const { loss, grads } = model.lossAndGrads({ ...batch, inputIds }, { training: false });
     const word = await values(grads.get("distilbert.embeddings.word_embeddings.weight")!);
     const row = (r: number) => word.subarray(r * config.dim, (r + 1) * config.dim);
@@ -266,19 +273,20 @@ Deno.test(
       ),
     );
     assert.equal(tf.memory().numTensors, before, "a failed load frees what it made");
-    // A masked-LM checkpoint (no head) loads with a seeded head; the encoder is unchanged.
-    const a = DistilBertClassifier.fromWeights(config, noHead, { initHeadSeed: 5 });
-    const b = DistilBertClassifier.fromWeights(config, noHead, { initHeadSeed: 5 });
+    // A masked-LM checkpoint (no head) gets the one seeded head; the encoder is unchanged.
+    const withHead = (seed: number) => new Map([...noHead, ...initHeadWeights(config, seed)]);
+    const a = DistilBertClassifier.fromWeights(config, withHead(5));
+    const b = DistilBertClassifier.fromWeights(config, withHead(5));
     const head = await values(a.params.get("classifier.weight")!.clone());
     assert.deepEqual(await values(b.params.get("classifier.weight")!.clone()), head);
     assert.deepEqual(Array.from(await values(a.params.get("classifier.bias")!.clone())), [0, 0]);
     const std = Math.sqrt(head.reduce((s, x) => s + x * x, 0) / head.length);
     assert.ok(std > 0.01 && std < 0.04, `head std ${std}`);
-    a.initHead(6);
-    assert.notDeepEqual(await values(a.params.get("classifier.weight")!.clone()), head);
+    const c = DistilBertClassifier.fromWeights(config, withHead(6));
+    assert.notDeepEqual(await values(c.params.get("classifier.weight")!.clone()), head);
     const encoder = "distilbert.transformer.layer.2.ffn.lin2.weight";
     assert.deepEqual(
-      await values(a.params.get(encoder)!.clone()),
+      await values(c.params.get(encoder)!.clone()),
       await values(reference.params.get(encoder)!.clone()),
     );
     // assignParams replaces values (memory layout): copying the reference head back restores
@@ -292,7 +300,7 @@ Deno.test(
       await values(a.logits(batch, { training: false })),
       await values(reference.logits(batch, { training: false })),
     );
-    for (const m of [a, b, reference]) m.dispose();
+    for (const m of [a, b, c, reference]) m.dispose();
   },
 );
 
@@ -319,6 +327,7 @@ Deno.test("distilbert: random init follows HF _init_weights and the seed", async
     labels: Int32Array.of(0, 1),
     batchSize: 2,
     seqLen: 4,
+    indices: [0, 1],
   };
   assert.deepEqual(
     await values(a.logits(batch, { training: false })),
@@ -329,7 +338,7 @@ Deno.test("distilbert: random init follows HF _init_weights and the seed", async
     /seqLen 8 exceeds max_position_embeddings 6/,
   );
   assert.throws(
-    () => a.loss({ ...batch, labels: undefined }, { training: false }),
+    () => a.loss({ ...batch, labels: new Int32Array(0) }, { training: false }),
     /expected 2 labels, got 0/,
   );
   assert.throws(

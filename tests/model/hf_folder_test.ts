@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createRng } from "../../data/rng.ts";
-import { parseDistilBertConfig } from "../../model/config.ts";
-import { distilBertParamShapes, type WeightData } from "../../model/weight_layout.ts";
-import { loadPretrained, readModelConfig, savePretrained } from "../../model/hf_folder.ts";
-import { readSafetensorsFile, writeSafetensorsFile } from "../../io/safetensors.ts";
+import { createRng } from "../../data/mod.ts";
+import {
+  distilBertParamShapes,
+  loadPretrained,
+  parseDistilBertConfig,
+  readModelConfig,
+  savePretrained,
+  type WeightData,
+} from "../../model/mod.ts";
+import { readSafetensorsFile, writeSafetensorsFile } from "../../io/mod.ts";
 
 const TINY = parseDistilBertConfig({
   vocab_size: 50,

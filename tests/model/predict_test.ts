@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { EncodedExample } from "../../data/batching.ts";
-import { InputError } from "../../data/errors.ts";
-import { createRng } from "../../data/rng.ts";
-import { initBackend, tf } from "../../backend/selection.ts";
-import { DistilBertClassifier, HEAD_PARAM_NAMES } from "../../model/distilbert.ts";
-import { parseDistilBertConfig } from "../../model/config.ts";
-import { argmax, loadFineTuned, predict, softmax } from "../../model/predict.ts";
-import { savePretrained } from "../../model/hf_folder.ts";
+import { collate, createRng, type EncodedExample, InputError } from "../../data/mod.ts";
+import { initBackend, tf } from "../../backend/mod.ts";
+import {
+  argmax,
+  DistilBertClassifier,
+  HEAD_PARAM_NAMES,
+  loadFineTuned,
+  parseDistilBertConfig,
+  predict,
+  savePretrained,
+  softmax,
+} from "../../model/mod.ts";
 
 const TINY = parseDistilBertConfig({
   vocab_size: 40,
@@ -48,13 +52,7 @@ Deno.test("predict: results are in input order and equal one-example forward pas
     assert.equal(predictions.length, 11);
     for (const [i, p] of predictions.entries()) {
       assert.equal(p.index, i);
-      const ids = Int32Array.from(examples[i].inputIds);
-      const single = model.logits({
-        inputIds: ids,
-        attentionMask: new Int32Array(ids.length).fill(1),
-        batchSize: 1,
-        seqLen: ids.length,
-      }, { training: false });
+      const single = model.logits(collate(examples, [i], { padId: 0 }), { training: false });
       const expected = Array.from(await single.data());
       single.dispose();
       assert.equal(p.logits.length, 2);
@@ -76,9 +74,7 @@ Deno.test("predict: evaluation mode ignores dropout and the batch size", async (
       a[i].logits.forEach((l, c) => assert.ok(Math.abs(l - b[i].logits[c]) < 1e-5, `row ${i}`));
     }
     // The config's dropout (0.1) is real: a training-mode pass gives other logits.
-    const ids = Int32Array.from(examples[0].inputIds);
-    const mask = new Int32Array(ids.length).fill(1);
-    const batch = { inputIds: ids, attentionMask: mask, batchSize: 1, seqLen: ids.length };
+    const batch = collate(examples, [0], { padId: 0 });
     const trained = model.logits(batch, { training: true, seed: 1 });
     const dropped = Array.from(await trained.data());
     trained.dispose();

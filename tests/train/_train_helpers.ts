@@ -9,19 +9,28 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { resolveTrainConfig, TRAIN_OPTIONS } from "../../cli/train_options.ts";
 import { parseOptions } from "../../cli/options.ts";
-import { type EncodedExample, encodeExamples } from "../../data/batching.ts";
-import type { PairExample } from "../../data/example.ts";
-import { createRng } from "../../data/rng.ts";
-import { loadTokenizer } from "../../data/tokenizer.ts";
-import { initBackend } from "../../backend/selection.ts";
-import { DistilBertClassifier } from "../../model/distilbert.ts";
-import { type DistilBertConfig, parseDistilBertConfig } from "../../model/config.ts";
-import { savePretrained } from "../../model/hf_folder.ts";
-import { ProgressReporter } from "../../train/progress.ts";
-import { readSafetensorsFile } from "../../io/safetensors.ts";
-import type { TrainConfig } from "../../train/train_config.ts";
-import { prepareTraining } from "../../train/train_setup.ts";
-import { runTraining, type TrainResult } from "../../train/trainer.ts";
+import {
+  createRng,
+  type EncodedExample,
+  encodeExamples,
+  loadTokenizer,
+  type PairExample,
+} from "../../data/mod.ts";
+import { initBackend } from "../../backend/mod.ts";
+import {
+  DistilBertClassifier,
+  type DistilBertConfig,
+  parseDistilBertConfig,
+  savePretrained,
+} from "../../model/mod.ts";
+import {
+  prepareTraining,
+  ProgressReporter,
+  runTraining,
+  type TrainConfig,
+  type TrainResult,
+} from "../../train/mod.ts";
+import { readSafetensorsFile } from "../../io/mod.ts";
 
 /** Word pieces of the tiny model's vocabulary (after the five special tokens). */
 export const WORDS = [

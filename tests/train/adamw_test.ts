@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
-import { AdamW, type AdamWState, decaysWeight } from "../../train/adamw.ts";
-import { clipScale, globalGradNorm, gradClip } from "../../train/grad_clip.ts";
-import { lrAt } from "../../train/lr_schedule.ts";
-import { readSafetensorsFile } from "../../io/safetensors.ts";
+import {
+  AdamW,
+  type AdamWState,
+  clipScale,
+  decaysWeight,
+  globalGradNorm,
+  gradClip,
+  lrAt,
+} from "../../train/mod.ts";
+import { readSafetensorsFile } from "../../io/mod.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 
 const FIXTURE = "fixtures/distilbert-tiny-1";

@@ -1,19 +1,24 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputError } from "../../data/errors.ts";
-import { AdamW } from "../../train/adamw.ts";
-import { COMPLETE_MARKER } from "../../io/atomic_fs.ts";
+import { InputError } from "../../data/mod.ts";
 import {
+  AdamW,
+  COMPLETE_MARKER,
+  latestCheckpoint,
+  listCheckpoints,
   loadCheckpointState,
   OPTIMIZER_FILE,
   saveCheckpoint,
   TRAINER_STATE_FILE,
   type TrainerState,
-} from "../../train/checkpoint.ts";
-import { latestCheckpoint, listCheckpoints } from "../../train/checkpoint_rotation.ts";
-import { distilBertParamShapes, memoryShape, toMemoryLayout } from "../../model/distilbert.ts";
-import { loadPretrained } from "../../model/hf_folder.ts";
-import { readSafetensorsFile, writeSafetensorsFile } from "../../io/safetensors.ts";
+} from "../../train/mod.ts";
+import { readSafetensorsFile, writeSafetensorsFile } from "../../io/mod.ts";
+import {
+  distilBertParamShapes,
+  loadPretrained,
+  memoryShape,
+  toMemoryLayout,
+} from "../../model/mod.ts";
 import { tinyConfig, withTempDir, writeTinyModel } from "./_train_helpers.ts";
 
 function state(step: number, overrides: Partial<TrainerState> = {}): TrainerState {

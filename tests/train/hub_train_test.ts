@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { MRPC_HUB_FILES, MRPC_HUB_REPO } from "../../data/mrpc_parquet.ts";
-import { HEAD_PARAM_NAMES } from "../../model/distilbert.ts";
-import { readSafetensorsFile, serializeSafetensors } from "../../io/safetensors.ts";
+import { MRPC_HUB_FILES, MRPC_HUB_REPO } from "../../data/mod.ts";
+import { HEAD_PARAM_NAMES } from "../../model/mod.ts";
+import { readSafetensorsFile, serializeSafetensors } from "../../io/mod.ts";
 import { runMain } from "../cli/_run_main.ts";
 import { type HubFile, startHubServer } from "../data/_hub_server.ts";
 import { mrpcParquetBytes } from "../data/_mrpc_fixture.ts";

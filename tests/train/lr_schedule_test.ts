@@ -5,7 +5,7 @@ import {
   type LrSchedule,
   resolveWarmupSteps,
   type ScheduleKind,
-} from "../../train/lr_schedule.ts";
+} from "../../train/mod.ts";
 
 // The lr_lambda functions of transformers/optimization.py, transcribed line by line (Python
 // semantics: float() divisions, max(1, ...) guards) so the implementation is checked against an

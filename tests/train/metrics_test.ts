@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { accuracyAndF1, isImprovement } from "../../train/metrics.ts";
+import { accuracyAndF1, isImprovement } from "../../train/mod.ts";
 
 Deno.test("metrics: accuracy and F1 of class 1 as scikit-learn computes them", () => {
   // tp=2 (idx 0,1), fp=1 (idx 2), fn=1 (idx 3), tn=1 (idx 4)

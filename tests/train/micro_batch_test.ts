@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { type Batch, collate, type EncodedExample } from "../../data/batching.ts";
-import { createRng } from "../../data/rng.ts";
-import { parseDistilBertConfig } from "../../model/config.ts";
+import { type Batch, collate, createRng, type EncodedExample } from "../../data/mod.ts";
+import { parseDistilBertConfig } from "../../model/mod.ts";
 import {
   maxTrainRows,
   splitBatch,
   trainBytesPerExample,
   WASM_TRAIN_BUDGET_BYTES,
-} from "../../train/micro_batch.ts";
+} from "../../train/mod.ts";
 import { needsShared, sharedPath } from "../_shared.ts";
 import { tinyConfig } from "./_train_helpers.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatDuration, formatSample, ProgressReporter } from "../../train/progress.ts";
+import { formatDuration, formatSample, ProgressReporter } from "../../train/mod.ts";
 
 const SAMPLE = {
   step: 50,

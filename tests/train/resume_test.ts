@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
-import { createRng } from "../../data/rng.ts";
-import { COMPLETE_MARKER } from "../../io/atomic_fs.ts";
-import { latestCheckpoint } from "../../train/checkpoint_rotation.ts";
+import { createRng } from "../../data/mod.ts";
+import { COMPLETE_MARKER, latestCheckpoint } from "../../train/mod.ts";
 import { REPO_ROOT } from "../_shared.ts";
 import { assertUsageError, runMain } from "../cli/_run_main.ts";
 import { readJson, type TinyRun, withTempDir, writeTinyRun } from "./_train_helpers.ts";

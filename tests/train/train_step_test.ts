@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { type Batch, collate, type EncodedExample } from "../../data/batching.ts";
-import { createRng } from "../../data/rng.ts";
-import { AdamW } from "../../train/adamw.ts";
-import { initBackend, tf } from "../../backend/selection.ts";
-import { DistilBertClassifier } from "../../model/distilbert.ts";
-import type { DistilBertConfig } from "../../model/config.ts";
-import { firstNonFinite, TrainStepper } from "../../train/train_step.ts";
+import { type Batch, collate, createRng, type EncodedExample } from "../../data/mod.ts";
+import { AdamW, firstNonFinite, TrainStepper } from "../../train/mod.ts";
+import { initBackend, tf } from "../../backend/mod.ts";
+import { DistilBertClassifier, type DistilBertConfig } from "../../model/mod.ts";
 import { assertTensorsClose, tinyConfig, VOCAB } from "./_train_helpers.ts";
 
 const WORD_EMBEDDINGS = "distilbert.embeddings.word_embeddings.weight";
@@ -50,7 +47,7 @@ async function tinyModel(
   const config = tinyConfig(
     options.dropout ? {} : { dropout: 0, attention_dropout: 0, seq_classif_dropout: 0 },
   );
-  const random = DistilBertClassifier.random(config, { seed: 11 });
+  const random = DistilBertClassifier.random(config, { seed: 13 });
   if (!options.poison) return { config, model: random };
   const weights = await random.exportWeights();
   random.dispose();
@@ -106,7 +103,10 @@ Deno.test("train step: micro-batches of 3 rows give the same step as the whole b
     const s = split.results[i];
     assert.ok(w.applied && s.applied);
     assert.ok(Math.abs(w.loss - s.loss) <= 1e-6, `loss ${w.loss} vs ${s.loss}`);
-    assert.ok(Math.abs(w.gradNorm - s.gradNorm) <= 1e-6 * w.gradNorm, `norm ${i}`);
+    assert.ok(
+      Math.abs(w.gradNorm - s.gradNorm) <= 1e-6 * w.gradNorm,
+      `norm ${i}: ${w.gradNorm} vs ${s.gradNorm}`,
+    );
   });
   assertTensorsClose(withoutKeyBias(split.params), withoutKeyBias(whole.params), 1e-6);
   for (const [name, p] of split.params) {
@@ -227,7 +227,7 @@ Deno.test("train step: after each step every kernel uses the new weights (no sta
     maxRows: NO_SPLIT,
   });
   const batch = batchOf(8, 5);
-  const probe = { ...batchOf(4, 9), labels: undefined };
+  const probe = batchOf(4, 9);
   try {
     for (let step = 0; step < 3; step++) {
       // A forward pass packs the current weights into XNNPACK's cache before the update.

@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputError } from "../../data/errors.ts";
-import { initBackend, tf } from "../../backend/selection.ts";
-import { listCheckpoints } from "../../train/checkpoint_rotation.ts";
-import { DistilBertClassifier } from "../../model/distilbert.ts";
-import { evaluate } from "../../train/evaluate.ts";
-import { lrAt, SCHEDULE_KINDS } from "../../train/lr_schedule.ts";
-import { readSafetensorsFile, writeSafetensorsFile } from "../../io/safetensors.ts";
-import { TrainingError } from "../../train/trainer.ts";
+import { InputError, RunError } from "../../data/mod.ts";
+import { initBackend, tf } from "../../backend/mod.ts";
+import { evaluate, listCheckpoints, lrAt, SCHEDULE_KINDS } from "../../train/mod.ts";
+import { DistilBertClassifier } from "../../model/mod.ts";
+import { readSafetensorsFile, writeSafetensorsFile } from "../../io/mod.ts";
 import {
   assertTensorsClose,
   encodeWith,
@@ -105,7 +102,7 @@ Deno.test("trainer: a first step at learning rate 0 (warmup) leaves the weights 
   });
 });
 
-Deno.test("trainer: non-finite weights are never saved (the run stops with a TrainingError)", async () => {
+Deno.test("trainer: non-finite weights are never saved (the run stops with a RunError)", async () => {
   await withTempDir(async (dir) => {
     const run = await writeTinyRun(dir, { train: 8 });
     // An unused, decayed embedding row of 1e38: lr × weight_decay = 10 turns it into -9e38 = -Inf.
@@ -127,7 +124,7 @@ Deno.test("trainer: non-finite weights are never saved (the run stops with a Tra
         ck,
       ]),
       (err: Error) => {
-        assert.ok(err instanceof TrainingError);
+        assert.ok(err instanceof RunError);
         assert.equal(
           err.message,
           'Refusing to save non-finite weights ("distilbert.embeddings.word_embeddings.weight")',

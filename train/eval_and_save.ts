@@ -1,0 +1,109 @@
+/**
+ * Evaluate-and-checkpoint, the step of the training loop that runs every `--eval_steps`: evaluate
+ * on the validation split, update the best model, write `checkpoint-<step>/` atomically, rotate
+ * old checkpoints, and tell the loop whether early stopping ends the run. At the end of a run
+ * `exportBest` copies the best checkpoint's model into `checkpoint_dir` itself.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { RunError } from "../data/mod.ts";
+import { writeFileAtomic } from "../io/mod.ts";
+import type { DistilBertClassifier } from "../model/mod.ts";
+import type { AdamW } from "./adamw.ts";
+import {
+  COMPLETE_MARKER,
+  EVAL_RESULTS_FILE,
+  OPTIMIZER_FILE,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+import { rotateCheckpoints } from "./checkpoint_rotation.ts";
+import { evaluate } from "./evaluate.ts";
+import type { EvalMetrics } from "./metrics.ts";
+import type { ProgressReporter } from "./progress.ts";
+import type { RunPlan } from "./run_plan.ts";
+import type { RunState } from "./run_state.ts";
+import type { TrainConfig } from "./train_config.ts";
+import type { TrainSetup } from "./train_setup.ts";
+import { firstNonFinite, type TrainStepper } from "./train_step.ts";
+
+/** What evaluate-and-checkpoint works on (all of it owned by the training loop). */
+export interface SaveContext {
+  readonly config: TrainConfig;
+  readonly plan: RunPlan;
+  readonly setup: TrainSetup;
+  readonly model: DistilBertClassifier;
+  readonly optimizer: AdamW;
+  readonly stepper: TrainStepper;
+  readonly progress: ProgressReporter;
+}
+
+/** `eval_results.json` as the HF Trainer names its keys. */
+export function evalResultsJson(m: EvalMetrics, step: number): Record<string, number> {
+  return {
+    step,
+    eval_loss: m.loss,
+    eval_accuracy: m.accuracy,
+    eval_f1: m.f1,
+    eval_samples: m.count,
+  };
+}
+
+/**
+ * Evaluates at `state.step`, records the result in `state`, writes `checkpoint-<step>` and
+ * rotates. Returns true when early stopping ends the run. Refuses (a `RunError`) to save
+ * non-finite weights.
+ */
+export async function evaluateAndSave(ctx: SaveContext, state: RunState): Promise<boolean> {
+  const { config, plan, setup, progress } = ctx;
+  const metrics = await evaluate(ctx.model, setup.validation, {
+    batchSize: plan.evalBatchSize,
+    padId: setup.tokenizer.padId,
+  });
+  const checkpoint = join(config.checkpoint_dir, `checkpoint-${state.step}`);
+  state.recordEval(plan, metrics, { metric: config.metric_for_best_model, checkpoint });
+  progress.line(
+    `eval step ${state.step}: loss ${metrics.loss.toFixed(4)} accuracy ` +
+      `${metrics.accuracy.toFixed(4)} f1 ${metrics.f1.toFixed(4)} (${metrics.count} pairs)`,
+  );
+  const bad = firstNonFinite(ctx.stepper.params);
+  if (bad) throw new RunError(`Refusing to save non-finite weights ("${bad}")`);
+  const shapes = new Map([...ctx.model.params].map(([n, v]) => [n, v.shape] as const));
+  await saveCheckpoint(config.checkpoint_dir, {
+    config: setup.pretrained.config,
+    params: ctx.stepper.params,
+    shapes,
+    optimizer: ctx.optimizer.state(),
+    state: state.toTrainerState(plan, { config, optimizerSteps: ctx.optimizer.stepCount }),
+    tokenizerDir: setup.tokenizerDir,
+    extraJson: { [EVAL_RESULTS_FILE]: evalResultsJson(metrics, state.step) },
+  });
+  await rotateCheckpoints(config.checkpoint_dir, {
+    keep: config.save_total_limit,
+    bestPath: state.bestCheckpoint,
+  });
+  const patience = config.early_stopping_patience;
+  return patience > 0 && state.evalsWithoutImprovement >= patience;
+}
+
+/** Copies the best checkpoint's model files into `checkpoint_dir` itself (each atomically). */
+export async function exportBest(
+  config: TrainConfig,
+  state: RunState,
+  log: (line: string) => void,
+): Promise<void> {
+  const best = state.bestCheckpoint;
+  if (!best) return;
+  for await (const entry of Deno.readDir(best)) {
+    if (!entry.isFile || entry.name === OPTIMIZER_FILE || entry.name === COMPLETE_MARKER) continue;
+    await writeFileAtomic(
+      join(config.checkpoint_dir, entry.name),
+      await Deno.readFile(join(best, entry.name)),
+    );
+  }
+  const metric = config.metric_for_best_model;
+  log(
+    `Best model (${metric} ${state.bestEval?.[metric]}) from "${best}" saved to ` +
+      `"${config.checkpoint_dir}"`,
+  );
+}
