@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { formatHelp, parseOptions, UsageError } from "./cli/options.ts";
-import { COMMANDS } from "./cli/registry.ts";
+import { COMMANDS, formatHelp, UsageError } from "./cli/mod.ts";
 import { InputError, RunError } from "./data/mod.ts";
 
 function topLevelHelp(): string {
@@ -39,9 +38,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       console.log(formatHelp(`mrpc-tune ${name} [flags]`, command.summary, command.options));
       return 0;
     }
-    const given = new Set<string>();
-    const values = parseOptions(command.options, rest, { given });
-    return await command.run(values, { given, env: Deno.env.toObject() });
+    return await command.execute(rest, Deno.env.toObject());
   } catch (err) {
     if (err instanceof UsageError || err instanceof InputError) {
       console.error(`error: ${err.message}`);

@@ -1,6 +1,6 @@
 /**
- * The one TensorFlow.js namespace of mrpc-tune. Every module imports `tf` from here (or from
- * `train/backend.ts`, which re-exports it), never from "@tensorflow/tfjs" directly, so that exactly
+ * The one TensorFlow.js namespace of mrpc-tune. Every module imports `tf` from here (through
+ * `backend/mod.ts`), never from "@tensorflow/tfjs" directly, so that exactly
  * one tfjs-core engine, kernel registry and gradient registry exist in the process.
  *
  * `@tensorflow/tfjs` (not `tfjs-core` alone) is imported because it registers the gradient

@@ -1,34 +1,30 @@
 /**
  * `mrpc-tune bench`: training and evaluation speed of a DistilBERT-base-shaped model on this
  * machine (random weights, nothing downloaded), as a table or, with `--json`, as exactly one JSON
- * object on stdout (snake_case keys; see `BenchReport` in train/bench.ts). Progress goes to stderr.
+ * object on stdout (snake_case keys; see `BenchReport` in bench/bench.ts). Progress goes to stderr.
  * `scripts/bench_side_by_side.ts` runs it next to the PyTorch peer.
  *
  * @module
  */
 import { InputError } from "../data/mod.ts";
-import { BACKEND_CHOICES, type BackendChoice } from "../backend/mod.ts";
 import {
   BENCH_PARTS,
   type BenchConfig,
   type BenchPart,
   type BenchReport,
   type BenchShape,
-  type Padding,
   PADDINGS,
   runBench,
 } from "../bench/mod.ts";
 import { parseDistilBertConfig } from "../model/mod.ts";
-import type { Command } from "./command.ts";
-import { type OptionSpec, type OptionValues, UsageError } from "./options.ts";
+import { defineCommand } from "./command.ts";
+import { BACKEND_OPTION, MAX_SEQ_LENGTH_OPTION, SEED_OPTION } from "./common_options.ts";
+import { type OptionSpec, type OptionValuesOf, UsageError } from "./options.ts";
 
 /** The `bench` command's option table (parsing and `--help`). */
-export const BENCH_OPTIONS: readonly OptionSpec[] = [
+export const BENCH_OPTIONS = [
   {
-    name: "backend",
-    type: "choice",
-    choices: BACKEND_CHOICES,
-    default: "auto",
+    ...BACKEND_OPTION,
     description: "TensorFlow.js backend (auto: tensorflow when it loads, else wasm)",
   },
   { name: "json", type: "boolean", default: false, description: "Print one JSON object on stdout" },
@@ -84,15 +80,8 @@ export const BENCH_OPTIONS: readonly OptionSpec[] = [
     default: "grouped",
     description: "Epoch slice padding: max (run_glue), dynamic, grouped (--group_by_length)",
   },
-  {
-    name: "max_seq_length",
-    type: "int",
-    default: 128,
-    min: 8,
-    max: 512,
-    description: "Epoch truncation and max-padding length",
-  },
-  { name: "seed", type: "int", default: 42, min: 0, description: "Seed of weights, data, dropout" },
+  { ...MAX_SEQ_LENGTH_OPTION, description: "Epoch truncation and max-padding length" },
+  { ...SEED_OPTION, description: "Seed of weights, data, dropout" },
   {
     name: "wasm_threads",
     type: "int",
@@ -101,7 +90,10 @@ export const BENCH_OPTIONS: readonly OptionSpec[] = [
     max: 8,
     description: "XNNPACK threads on wasm (0: tfjs's default, 1 under Deno)",
   },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The typed values of {@linkcode BENCH_OPTIONS}. */
+export type BenchValues = OptionValuesOf<typeof BENCH_OPTIONS>;
 
 /** Parses `"16x128"` into a shape; `flag` names the flag in the error. */
 export function parseShape(text: string, flag: string): BenchShape {
@@ -158,25 +150,25 @@ async function readLengths(path: string): Promise<number[]> {
 }
 
 /** Builds the benchmark config from validated flag values (reads the two input files). */
-export async function benchConfigFrom(values: OptionValues): Promise<BenchConfig> {
-  const modelSource = String(values.model_config);
+export async function benchConfigFrom(values: BenchValues): Promise<BenchConfig> {
+  const modelSource = values.model_config;
   const model = parseDistilBertConfig(await readJson(modelSource, "model_config"), modelSource);
   const config: BenchConfig = {
-    backend: values.backend as BackendChoice,
+    backend: values.backend,
     model,
     modelSource,
-    tokenLengths: await readLengths(String(values.token_lengths)),
-    parts: parseParts(String(values.parts)),
-    trainShapes: String(values.train_shapes).split(",").map((s) => parseShape(s, "train_shapes")),
-    evalShape: parseShape(String(values.eval_shape), "eval_shape"),
-    warmup: Number(values.warmup),
-    steps: Number(values.steps),
-    epochBatches: Number(values.epoch_batches),
-    epochBatchSize: Number(values.batch_size),
-    padding: values.padding as Padding,
-    maxSeqLength: Number(values.max_seq_length),
-    seed: Number(values.seed),
-    wasmThreads: Number(values.wasm_threads),
+    tokenLengths: await readLengths(values.token_lengths),
+    parts: parseParts(values.parts),
+    trainShapes: values.train_shapes.split(",").map((s) => parseShape(s, "train_shapes")),
+    evalShape: parseShape(values.eval_shape, "eval_shape"),
+    warmup: values.warmup,
+    steps: values.steps,
+    epochBatches: values.epoch_batches,
+    epochBatchSize: values.batch_size,
+    padding: values.padding,
+    maxSeqLength: values.max_seq_length,
+    seed: values.seed,
+    wasmThreads: values.wasm_threads,
   };
   const lengths = [
     ...(config.parts.has("train") ? config.trainShapes.map((s) => s.seqLen) : []),
@@ -255,14 +247,14 @@ export function formatReport(r: BenchReport): string {
 }
 
 /** `mrpc-tune bench`. */
-export const BENCH_COMMAND: Command = {
+export const BENCH_COMMAND = defineCommand({
   name: "bench",
   summary: "Benchmark training and evaluation speed on this machine",
   options: BENCH_OPTIONS,
-  async run(values: OptionValues): Promise<number> {
+  async run(values) {
     const config = await benchConfigFrom(values);
     const report = await runBench(config, { log: (line) => console.error(line) });
     console.log(values.json ? JSON.stringify(reportJson(report)) : formatReport(report));
     return 0;
   },
-};
+});

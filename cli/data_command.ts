@@ -10,8 +10,9 @@
  *
  * @module
  */
-import type { Command, CommandContext } from "./command.ts";
-import type { OptionSpec, OptionValues } from "./options.ts";
+import { MAX_SEQ_LENGTH_OPTION, MODEL_OPTION } from "./common_options.ts";
+import { type CommandContext, defineCommand } from "./command.ts";
+import type { OptionSpec, OptionValuesOf } from "./options.ts";
 import {
   hubOptionsFromEnv,
   loadMrpcSplit,
@@ -25,7 +26,7 @@ import {
 } from "../data/mod.ts";
 
 /** The `data` command's option table (parsing and `--help`). */
-export const DATA_OPTIONS: readonly OptionSpec[] = [
+export const DATA_OPTIONS = [
   {
     name: "train_file",
     type: "string",
@@ -44,20 +45,9 @@ export const DATA_OPTIONS: readonly OptionSpec[] = [
     metavar: "FILE",
     description: "The same for test (unlabelled); absent: from the Hub",
   },
+  { ...MODEL_OPTION, description: "Hub model id or local folder whose tokenizer is used" },
   {
-    name: "model",
-    type: "string",
-    default: "distilbert-base-uncased",
-    metavar: "NAME_OR_DIR",
-    description: "Hub model id or local folder whose tokenizer is used",
-  },
-  {
-    name: "max_seq_length",
-    type: "int",
-    default: 128,
-    min: 8,
-    max: 512,
-    metavar: "N",
+    ...MAX_SEQ_LENGTH_OPTION,
     description: "Truncation length incl. [CLS]/[SEP]; token stats (p50, p90, max, truncated) " +
       "cover all three splits, before truncation",
   },
@@ -67,9 +57,14 @@ export const DATA_OPTIONS: readonly OptionSpec[] = [
     default: false,
     description: "Print one JSON object {splits, tokens} on stdout instead of the table",
   },
-];
+] as const satisfies readonly OptionSpec[];
 
-const SPLITS: readonly { split: SplitName; flag: string }[] = [
+type DataValues = OptionValuesOf<typeof DATA_OPTIONS>;
+
+const SPLITS: readonly {
+  split: SplitName;
+  flag: "train_file" | "validation_file" | "test_file";
+}[] = [
   { split: "train", flag: "train_file" },
   { split: "validation", flag: "validation_file" },
   { split: "test", flag: "test_file" },
@@ -90,11 +85,11 @@ function countLabels(examples: readonly PairExample[]): { count: number; positiv
   return { count: examples.length, positive: examples.filter((e) => e.label === 1).length };
 }
 
-async function runData(values: OptionValues, context: CommandContext): Promise<number> {
+async function runData(values: DataValues, context: CommandContext): Promise<number> {
   const hub = hubOptionsFromEnv(context.env);
   const loaded: { split: SplitName; examples: PairExample[]; source: string }[] = [];
   for (const { split, flag } of SPLITS) {
-    const file = values[flag] as string | undefined;
+    const file = values[flag];
     const examples = await loadMrpcSplit(split, file === undefined ? { hub } : { file, hub });
     loaded.push({
       split,
@@ -102,8 +97,8 @@ async function runData(values: OptionValues, context: CommandContext): Promise<n
       source: file ?? `Hub ${MRPC_HUB_REPO}/${MRPC_HUB_FILES[split]}`,
     });
   }
-  const requested = values.max_seq_length as number;
-  const model = values.model as string;
+  const requested = values.max_seq_length;
+  const model = values.model;
   const tokenizer = await loadTokenizer(model, { maxSeqLength: requested, hub });
   const maxSeqLength = tokenizer.maxSeqLength;
   if (maxSeqLength < requested) {
@@ -186,9 +181,9 @@ function formatTable(
 }
 
 /** The `data` command. */
-export const DATA_COMMAND: Command = {
+export const DATA_COMMAND = defineCommand({
   name: "data",
   summary: "Fetch or read MRPC, tokenize, and print split and token-length statistics",
   options: DATA_OPTIONS,
   run: runData,
-};
+});

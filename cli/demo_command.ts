@@ -1,13 +1,44 @@
 /**
- * The offline demo: a tiny, randomly initialised DistilBERT with a WordPiece vocabulary of the
- * generated paraphrase task's words, written as a Hugging Face folder so that the normal training
- * path (load, train, checkpoint, predict) runs on it unchanged.
+ * `demo` (= `train --demo`), the offline demo: a tiny, randomly initialised DistilBERT with a
+ * WordPiece vocabulary of the generated paraphrase task's words, written as a Hugging Face folder
+ * so that the normal training path (load, train, checkpoint, predict) runs on it unchanged, then
+ * a few predictions of the best model.
  *
  * @module
  */
 import { join } from "node:path";
-import { generateParaphraseTask, type SyntheticTask } from "../data/mod.ts";
-import { DistilBertClassifier, parseDistilBertConfig, savePretrained } from "../model/mod.ts";
+import { initBackend } from "../backend/mod.ts";
+import {
+  encodeExamples,
+  generateParaphraseTask,
+  loadTokenizer,
+  type SyntheticTask,
+} from "../data/mod.ts";
+import {
+  DistilBertClassifier,
+  loadPretrained,
+  parseDistilBertConfig,
+  predict,
+  savePretrained,
+} from "../model/mod.ts";
+import type { InlineData, TrainConfig } from "../train/mod.ts";
+import { type CommandContext, defineCommand } from "./command.ts";
+import { resolveTrainConfig, TRAIN_OPTIONS, type TrainOptionValues } from "./train_options.ts";
+import { log, trainWith } from "./_train_run.ts";
+
+/** Flag values the demo uses unless given on the command line. */
+export const DEMO_DEFAULTS = {
+  checkpoint_dir: "models-demo",
+  lr: 1e-3,
+  batch_size: 32,
+  epochs: 4,
+  max_seq_length: 64,
+  warmup_ratio: 0.1,
+  weight_decay: 0.01,
+} as const satisfies Partial<TrainOptionValues>;
+
+const DEMO_TRAIN_SIZE = 8000;
+const DEMO_VALIDATION_SIZE = 400;
 
 /** Special tokens of the BERT vocabulary, ids 0..4 as in bert-base-uncased's order of use. */
 const SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
@@ -56,3 +87,75 @@ export async function writeDemoModel(
   }
   return task;
 }
+
+async function showDemoPredictions(config: TrainConfig, data: InlineData): Promise<void> {
+  const model = await loadPretrained(config.checkpoint_dir, { seed: config.seed });
+  const tokenizer = await loadTokenizer(config.checkpoint_dir, {
+    maxSeqLength: config.max_seq_length,
+  });
+  const pairs = data.validation.slice(0, 5);
+  const classifier = DistilBertClassifier.fromWeights(model.config, model.weights);
+  try {
+    const predictions = await predict(classifier, encodeExamples(pairs, tokenizer), {
+      batchSize: pairs.length,
+      padId: tokenizer.padId,
+    });
+    console.log("Predictions of the best model on validation pairs:");
+    for (const p of predictions) {
+      const ex = pairs[p.index];
+      const name = model.config.id2label[p.label];
+      const mark = p.label === ex.label ? "right" : "wrong";
+      console.log(
+        `  ${name} (p=${
+          p.probabilities[1].toFixed(3)
+        }, ${mark}): "${ex.sentence1}" / "${ex.sentence2}"`,
+      );
+    }
+  } finally {
+    classifier.dispose();
+  }
+}
+
+/**
+ * Runs the demo with `values` (the train table's; demo defaults fill what was not given):
+ * writes the tiny model to a temporary folder, trains on the generated task, predicts.
+ */
+export async function runDemo(
+  values: TrainOptionValues,
+  context: CommandContext,
+): Promise<number> {
+  const merged: TrainOptionValues = { ...values };
+  for (const [key, value] of Object.entries(DEMO_DEFAULTS)) {
+    if (!context.given.has(key)) Object.assign(merged, { [key]: value });
+  }
+  const config = await resolveTrainConfig(merged, context.given);
+  // The demo builds its random model with tfjs, so the backend comes first here.
+  await initBackend(config.backend, { log });
+  const demoDir = await Deno.makeTempDir({ prefix: "mrpc-tune-demo-" });
+  try {
+    const data = await writeDemoModel(demoDir, {
+      seed: config.seed,
+      trainSize: DEMO_TRAIN_SIZE,
+      validationSize: DEMO_VALIDATION_SIZE,
+    });
+    log(
+      `Demo: a tiny random DistilBERT (2 layers, dim 64) on ${DEMO_TRAIN_SIZE} generated ` +
+        `paraphrase pairs (${DEMO_VALIDATION_SIZE} for validation), fully offline`,
+    );
+    const run = Object.freeze({ ...config, model: demoDir });
+    await trainWith(run, context.env, { data });
+    await showDemoPredictions(run, data);
+    return 0;
+  } finally {
+    await Deno.remove(demoDir, { recursive: true });
+  }
+}
+
+/** `mrpc-tune demo`: `train --demo`, offline on a generated task. */
+export const DEMO_COMMAND = defineCommand({
+  name: "demo",
+  summary:
+    "Train a tiny model offline on a generated paraphrase task, then predict (= train --demo)",
+  options: TRAIN_OPTIONS.filter((o) => o.name !== "demo"),
+  run: (values, context) => runDemo({ ...values, demo: true }, context),
+});

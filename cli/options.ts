@@ -35,8 +35,33 @@ export interface OptionSpec {
   readonly description: string;
 }
 
-/** Parsed values keyed by flag name. */
+/** Parsed values keyed by flag name (any table). */
 export type OptionValues = Record<string, string | number | boolean | undefined>;
+
+/** The value type of one option row: numbers, booleans, one of the choices, or a string. */
+export type OptionValueOf<S> = S extends { readonly type: "int" | "float" } ? number
+  : S extends { readonly type: "boolean" } ? boolean
+  : S extends { readonly type: "choice"; readonly choices: readonly (infer C)[] } ? C
+  : string;
+
+type WithDefault<S> = S extends { readonly default: string | number | boolean } ? S : never;
+type Flatten<T> = { readonly [K in keyof T]: T[K] };
+
+/**
+ * The typed values of a table declared `as const satisfies readonly OptionSpec[]`: a row with a
+ * default is always present, one without may be `undefined` (an optional key).
+ *
+ * @example
+ * ```ts
+ * const T = [{ name: "lr", type: "float", default: 3e-5, description: "LR" },
+ *   { name: "resume", type: "string", description: "Path" }] as const satisfies readonly OptionSpec[];
+ * type V = OptionValuesOf<typeof T>; // { readonly lr: number; readonly resume?: string }
+ * ```
+ */
+export type OptionValuesOf<T extends readonly OptionSpec[]> = Flatten<
+  & { [S in T[number] as S extends WithDefault<S> ? S["name"] : never]: OptionValueOf<S> }
+  & { [S in T[number] as S extends WithDefault<S> ? never : S["name"]]?: OptionValueOf<S> }
+>;
 
 /** Bad command-line input: main.ts prints the message on one line and exits with code 2. */
 export class UsageError extends Error {
@@ -107,11 +132,11 @@ export function convertValue(spec: OptionSpec, raw: string): string | number | b
  * booleans. Unknown flags, missing values, positional arguments, repeated flags and bad values
  * throw a {@linkcode UsageError} naming the flag. `options.given` collects the flags present.
  */
-export function parseOptions(
-  table: readonly OptionSpec[],
+export function parseOptions<const T extends readonly OptionSpec[]>(
+  table: T,
   argv: readonly string[],
   options: { given?: Set<string> } = {},
-): OptionValues {
+): OptionValuesOf<T> {
   const byName = new Map(table.map((s) => [s.name, s]));
   const values: OptionValues = {};
   const seen = new Set<string>();
@@ -156,7 +181,8 @@ export function parseOptions(
   for (const spec of table) {
     if (!(spec.name in values)) values[spec.name] = spec.default;
   }
-  return values;
+  // Every row was converted by its spec above, so the values have the table's types.
+  return values as OptionValuesOf<T>;
 }
 
 function formatDefault(v: string | number | boolean): string {

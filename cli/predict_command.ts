@@ -12,8 +12,9 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import type { Command, CommandContext } from "./command.ts";
-import { type OptionSpec, type OptionValues, UsageError } from "./options.ts";
+import { type CommandContext, defineCommand } from "./command.ts";
+import { BACKEND_OPTION, MAX_SEQ_LENGTH_OPTION } from "./common_options.ts";
+import { type OptionSpec, type OptionValuesOf, UsageError } from "./options.ts";
 import {
   encodeExamples,
   hubOptionsFromEnv,
@@ -22,12 +23,12 @@ import {
   readMrpcTsv,
 } from "../data/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
-import { BACKEND_CHOICES, type BackendChoice, initBackend } from "../backend/mod.ts";
+import { initBackend } from "../backend/mod.ts";
 import { DistilBertClassifier, loadFineTuned, predict, type Prediction } from "../model/mod.ts";
 import { accuracyAndF1 } from "../train/mod.ts";
 
 /** The `predict` command's option table (parsing and `--help`). */
-export const PREDICT_OPTIONS: readonly OptionSpec[] = [
+export const PREDICT_OPTIONS = [
   {
     name: "model",
     type: "string",
@@ -56,27 +57,17 @@ export const PREDICT_OPTIONS: readonly OptionSpec[] = [
     description: "Pairs per forward pass",
   },
   {
-    name: "max_seq_length",
-    type: "int",
-    default: 128,
-    min: 8,
-    max: 512,
-    metavar: "N",
+    ...MAX_SEQ_LENGTH_OPTION,
     description: "Truncation length incl. [CLS]/[SEP] (capped by the model's positions and the " +
       "tokenizer's model_max_length)",
   },
-  {
-    name: "backend",
-    type: "choice",
-    default: "auto",
-    choices: BACKEND_CHOICES,
-    description: "TensorFlow.js backend: auto = tensorflow when it loads, else wasm",
-  },
-];
+  BACKEND_OPTION,
+] as const satisfies readonly OptionSpec[];
 
-function requireString(values: OptionValues, flag: string): string {
-  const value = values[flag];
-  if (typeof value !== "string") throw new UsageError(`Missing required flag --${flag}`);
+type PredictValues = OptionValuesOf<typeof PREDICT_OPTIONS>;
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined) throw new UsageError(`Missing required flag --${flag}`);
   return value;
 }
 
@@ -110,12 +101,12 @@ async function checkOutputFolder(path: string): Promise<void> {
   }
 }
 
-async function runPredict(values: OptionValues, context: CommandContext): Promise<number> {
-  const modelName = requireString(values, "model");
-  const input = requireString(values, "input");
-  const output = values.output as string | undefined;
-  const batchSize = values.batch_size as number;
-  const requested = values.max_seq_length as number;
+async function runPredict(values: PredictValues, context: CommandContext): Promise<number> {
+  const modelName = required(values.model, "model");
+  const input = required(values.input, "input");
+  const output = values.output;
+  const batchSize = values.batch_size;
+  const requested = values.max_seq_length;
   const hub = hubOptionsFromEnv(context.env);
 
   // Everything that can be wrong with the user's files is checked before the backend starts.
@@ -140,7 +131,7 @@ async function runPredict(values: OptionValues, context: CommandContext): Promis
   const encoded = encodeExamples(examples, tokenizer);
   if (output !== undefined) await checkOutputFolder(output);
 
-  await initBackend(values.backend as BackendChoice, { log: (line) => console.error(line) });
+  await initBackend(values.backend, { log: (line) => console.error(line) });
   const model = DistilBertClassifier.fromWeights(config, pretrained.weights, { source: dir });
   let predictions: Prediction[];
   try {
@@ -173,9 +164,9 @@ async function runPredict(values: OptionValues, context: CommandContext): Promis
 }
 
 /** The `predict` command. */
-export const PREDICT_COMMAND: Command = {
+export const PREDICT_COMMAND = defineCommand({
   name: "predict",
   summary: "Run a fine-tuned model over a GLUE MRPC TSV file and write JSON lines",
   options: PREDICT_OPTIONS,
   run: runPredict,
-};
+});

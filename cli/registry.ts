@@ -1,8 +1,14 @@
+/**
+ * Every command of the CLI, in the order `--help` lists them.
+ *
+ * @module
+ */
 import { type Command, notBuiltYet } from "./command.ts";
 import { BENCH_COMMAND } from "./bench_command.ts";
 import { DATA_COMMAND } from "./data_command.ts";
+import { DEMO_COMMAND } from "./demo_command.ts";
 import { PREDICT_COMMAND } from "./predict_command.ts";
-import { DEMO_COMMAND, TRAIN_COMMAND } from "./train_command.ts";
+import { TRAIN_COMMAND } from "./train_command.ts";
 
 /** Every command of the CLI, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [

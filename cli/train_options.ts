@@ -4,26 +4,31 @@
  *
  * @module
  */
+import { readJsonFile } from "../io/mod.ts";
 import { SCHEDULE_KINDS, type TrainConfig } from "../train/mod.ts";
-import { convertValue, type OptionSpec, type OptionValues, UsageError } from "./options.ts";
-
-export type { TrainConfig };
+import {
+  BACKEND_OPTION,
+  MAX_SEQ_LENGTH_OPTION,
+  MODEL_OPTION,
+  SEED_OPTION,
+} from "./common_options.ts";
+import {
+  convertValue,
+  type OptionSpec,
+  type OptionValues,
+  type OptionValuesOf,
+  UsageError,
+} from "./options.ts";
 
 /** Options shared by every command that trains. */
-export const TRAIN_OPTIONS: readonly OptionSpec[] = [
+export const TRAIN_OPTIONS = [
   {
     name: "config",
     type: "string",
     metavar: "FILE",
     description: "JSON file of flag values (flags given on the command line win)",
   },
-  {
-    name: "model",
-    type: "string",
-    default: "distilbert-base-uncased",
-    metavar: "NAME_OR_DIR",
-    description: "Hub model id or local Hugging Face folder to start from",
-  },
+  MODEL_OPTION,
   {
     name: "checkpoint_dir",
     type: "string",
@@ -68,14 +73,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     description: "Total optimizer steps; overrides --epochs when > 0",
   },
-  {
-    name: "max_seq_length",
-    type: "int",
-    default: 128,
-    min: 8,
-    max: 512,
-    description: "Truncate pairs to this many tokens",
-  },
+  MAX_SEQ_LENGTH_OPTION,
   {
     name: "warmup_steps",
     type: "int",
@@ -119,14 +117,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     min: 1,
     description: "Micro-batches summed per optimizer step",
   },
-  {
-    name: "seed",
-    type: "int",
-    default: 42,
-    min: 0,
-    max: 2 ** 32 - 1,
-    description: "Seed for data order, head initialisation and dropout",
-  },
+  SEED_OPTION,
   {
     name: "eval_steps",
     type: "int",
@@ -167,13 +158,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     metavar: "PATH|auto",
     description: "Resume from a checkpoint folder, or auto = the latest complete one",
   },
-  {
-    name: "backend",
-    type: "choice",
-    choices: ["auto", "tensorflow", "wasm", "cpu"],
-    default: "auto",
-    description: "TensorFlow.js backend",
-  },
+  { ...BACKEND_OPTION, description: "TensorFlow.js backend" },
   {
     name: "max_train_samples",
     type: "int",
@@ -223,28 +208,42 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     type: "choice",
     choices: ["online", "offline", "disabled"],
     default: "disabled",
-    description: "Weights & Biases logging mode",
+    description: "Weights & Biases logging mode (not wired yet: the tracking issue)",
   },
   {
     name: "wandb_project",
     type: "string",
     default: "mrpc-tune",
-    description: "Weights & Biases project",
+    description: "Weights & Biases project (not wired yet: the tracking issue)",
   },
-  { name: "wandb_entity", type: "string", description: "Weights & Biases entity (user or team)" },
-  { name: "run_name", type: "string", description: "Name of this run (default: generated)" },
-];
+  {
+    name: "wandb_entity",
+    type: "string",
+    description: "Weights & Biases entity (user or team) (not wired yet: the tracking issue)",
+  },
+  {
+    name: "run_name",
+    type: "string",
+    description: "Name of this run (default: generated) (not wired yet: the tracking issue)",
+  },
+] as const satisfies readonly OptionSpec[];
+
+/** The typed values of {@linkcode TRAIN_OPTIONS}. */
+export type TrainOptionValues = OptionValuesOf<typeof TRAIN_OPTIONS>;
+
+/** The train config derived from the table: every row but `--config` and the `--demo` mode. */
+export type TrainConfigOf<V extends TrainOptionValues> = Omit<V, "config" | "demo">;
 
 /**
  * Merges a `--config` JSON object under the command-line flags. `explicit` holds the names of
  * flags given on the command line; the config file's keys must be known flags and are
  * validated like flags (errors name the file and the key).
  */
-export function mergeConfigFile(
+export function mergeConfigFile<V extends OptionValues>(
   table: readonly OptionSpec[],
-  values: OptionValues,
+  values: V,
   options: { explicit: ReadonlySet<string>; file: string; json: unknown },
-): OptionValues {
+): V {
   const { file, json } = options;
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new UsageError(`Invalid config "${file}": expected a JSON object`);
@@ -267,31 +266,27 @@ export function mergeConfigFile(
       throw new UsageError(`Invalid config "${file}": ${(err as Error).message}`);
     }
   }
-  return merged;
+  // Each key was converted by its own row, so the merged values keep the table's types.
+  return merged as V;
 }
 
-/** Reads `--config` when given and freezes the values into a {@linkcode TrainConfig}. */
+/**
+ * Reads `--config` when given and freezes the values into a {@linkcode TrainConfig} (the
+ * `--config` path and the `--demo` mode are not part of it).
+ */
 export async function resolveTrainConfig(
-  values: OptionValues,
+  values: TrainOptionValues,
   explicit: ReadonlySet<string>,
 ): Promise<TrainConfig> {
   let merged = values;
-  const file = values.config as string | undefined;
+  const file = values.config;
   if (file !== undefined) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(file);
-    } catch (err) {
-      throw new UsageError(`Cannot read --config "${file}": ${(err as Error).message}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new UsageError(`Invalid config "${file}": ${(err as Error).message}`);
-    }
+    const json = await readJsonFile(file, { what: "--config" }).catch((err: Error) => {
+      throw new UsageError(err.message.replace(/^Invalid --config/, "Invalid config"));
+    });
     merged = mergeConfigFile(TRAIN_OPTIONS, values, { explicit, file, json });
   }
-  const { config: _config, ...rest } = merged;
-  return Object.freeze(rest) as unknown as TrainConfig;
+  const { config: _config, demo: _demo, ...rest } = merged;
+  const config: TrainConfig = rest;
+  return Object.freeze(config);
 }

@@ -1,5 +1,5 @@
 /**
- * Validation helpers of train/safetensors.ts: header entries, layout, duplicate keys, pickle
+ * Validation helpers of io/safetensors.ts: header entries, layout, duplicate keys, pickle
  * detection and one-line error text.
  *
  * @module

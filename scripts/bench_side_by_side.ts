@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { parseOptions } from "../cli/options.ts";
+import { parseOptions } from "../cli/mod.ts";
 
 const TABLE = [
   { name: "backend", type: "string", default: "wasm", description: "Our tfjs backend" },

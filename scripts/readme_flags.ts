@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { formatMarkdown } from "../cli/options.ts";
-import { COMMANDS } from "../cli/registry.ts";
+import { COMMANDS, formatMarkdown } from "../cli/mod.ts";
 
 const path = new URL("../README.md", import.meta.url);
 let text = await Deno.readTextFile(path);

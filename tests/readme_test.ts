@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { formatMarkdown } from "../cli/options.ts";
-import { COMMANDS } from "../cli/registry.ts";
-import { REPO_ROOT } from "./_shared.ts";
+import { COMMANDS, formatMarkdown } from "../cli/mod.ts";
+import { REPO_ROOT } from "./_helpers.ts";
 
 /** A Markdown table with cell padding and separator widths normalised (as `deno fmt` pads them). */
 function normaliseTable(table: string): string[] {

@@ -1,9 +1,12 @@
 /**
- * The resolved training configuration that `main.ts` builds from defaults, `--config` and flags,
- * and passes down frozen. Keys mirror the CLI flags (snake_case, as HF's TrainingArguments).
+ * The resolved training configuration that the CLI builds from defaults, `--config` and flags,
+ * and passes down frozen. Keys mirror the CLI flags (snake_case, as HF's TrainingArguments); the
+ * train option table (cli/train_options.ts) is its source, and a type-level test keeps the two
+ * equal.
  *
  * @module
  */
+import type { BackendChoice } from "../backend/mod.ts";
 import type { ScheduleKind } from "./lr_schedule.ts";
 
 /** Resolved, validated training configuration (frozen). Keys mirror the flags. */
@@ -29,14 +32,13 @@ export interface TrainConfig {
   readonly metric_for_best_model: "accuracy" | "f1" | "loss";
   readonly group_by_length: boolean;
   readonly resume?: string;
-  readonly backend: "auto" | "tensorflow" | "wasm" | "cpu";
+  readonly backend: BackendChoice;
   readonly max_train_samples?: number;
   readonly max_eval_samples?: number;
   readonly train_file?: string;
   readonly validation_file?: string;
   readonly logging_steps: number;
   readonly max_consecutive_nonfinite: number;
-  readonly demo: boolean;
   readonly wandb_mode: "online" | "offline" | "disabled";
   readonly wandb_project: string;
   readonly wandb_entity?: string;

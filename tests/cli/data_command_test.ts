@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { needsShared, SHARED_DIR, sharedPath } from "../_shared.ts";
-import { assertUsageError, runMain } from "./_run_main.ts";
+import { needsShared, SHARED_DIR, sharedPath, withTempDir } from "../_helpers.ts";
+import { assertUsageError, runMain } from "../_helpers.ts";
 import { startHubServer } from "../data/_hub_server.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "../data/_mrpc_fixture.ts";
 
@@ -44,8 +44,7 @@ Deno.test({
   name: "data: the table shows each split, its balance and truncation at --max_seq_length",
   ignore: needsShared(TINY, "data: the table"),
   async fn() {
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir(async (dir) => {
       const rows = [
         "1\t1\t2\tthe bank said\tthe bank reported growth",
         "0\t3\t4\tprices jumped sharply today in the city\tshares fell",
@@ -72,15 +71,12 @@ Deno.test({
       assert.match(r.stdout, /^test +1 +- .* 0 +\S*test\.tsv$/m);
       assert.match(r.stdout, /^all +7 +- /m);
       assert.match(r.stdout, /truncated = longer than 10/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
 Deno.test("data: bad input is one error line naming the file and line, exit 2", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const env = offlineEnv(join(dir, "cache"));
     const bad = join(dir, "bad.tsv");
     await Deno.writeTextFile(bad, `\uFEFF${HEADER}\n1\t1\t2\ta\tb\n1\t1\t2\ta\n`);
@@ -102,23 +98,18 @@ Deno.test("data: bad input is one error line naming the file and line, exit 2", 
       await runMain(["data", "--max_seq_length", "4"], { env }),
       /Invalid value for --max_seq_length: "4" must be >= 8/,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("data: offline with an empty hub cache says which file is missing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const r = await runMain(["data", "--json"], { env: offlineEnv(join(dir, "cache")) });
     assertUsageError(
       r,
       /Cannot find "mrpc\/train-00000-of-00001\.parquet" of dataset "?nyu-mll\/glue"? .*HF_HUB_OFFLINE=1/,
     );
     assert.equal(r.stdout, "");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runMain } from "./_run_main.ts";
+import { runMain, withTempDir } from "../_helpers.ts";
 
 Deno.test("demo: a tiny random DistilBERT learns the generated paraphrase task (>= 95%)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const out = join(dir, "models");
     const r = await runMain(["demo", "--checkpoint_dir", out, "--backend", "wasm"]);
     assert.equal(r.code, 0, r.stderr);
@@ -19,7 +18,5 @@ Deno.test("demo: a tiny random DistilBERT learns the generated paraphrase task (
     for (const f of ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"]) {
       await Deno.stat(join(out, f));
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { assertUsageError, runMain } from "./_run_main.ts";
+import { assertUsageError, runMain } from "../_helpers.ts";
 
 Deno.test("main: unknown command is one error line, exit 2", async () => {
   assertUsageError(await runMain(["frobnicate"]), /Unknown command "frobnicate"/);

@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readMrpcTsv } from "../../data/mod.ts";
-import { initBackend } from "../../backend/mod.ts";
-import { DistilBertClassifier, parseDistilBertConfig, savePretrained } from "../../model/mod.ts";
 import { accuracyAndF1 } from "../../train/mod.ts";
-import { needsShared, sharedPath } from "../_shared.ts";
-import { assertUsageError, runMain } from "./_run_main.ts";
+import {
+  assertUsageError,
+  needsShared,
+  runMain,
+  sharedPath,
+  withTempDir,
+  writeTinyModel,
+} from "../_helpers.ts";
 
 const LABELLED = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String";
 const UNLABELLED = "index\t#1 ID\t#2 ID\t#1 String\t#2 String";
-const VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "bank", "said", "profits"]
-  .concat(["rose", "fell", "shares", "company", "today", "a", "new", "report", "price", "."]);
-
 /** An environment where the Hub is unreachable, so that nothing is downloaded. */
 function offlineEnv(dir: string): Record<string, string> {
   return {
@@ -21,35 +22,11 @@ function offlineEnv(dir: string): Record<string, string> {
   };
 }
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Writes a tiny random DistilBertForSequenceClassification folder with a vocab.txt tokenizer. */
-async function writeTinyModel(dir: string): Promise<void> {
-  const config = parseDistilBertConfig({
-    vocab_size: VOCAB.length,
-    max_position_embeddings: 32,
-    n_layers: 1,
-    n_heads: 2,
-    dim: 8,
-    hidden_dim: 16,
-    id2label: { "0": "not_equivalent", "1": "equivalent" },
-  }, "tiny");
-  await initBackend("wasm");
-  const model = DistilBertClassifier.random(config, { seed: 3 });
-  const weights = await model.exportWeights();
-  model.dispose();
-  const tok = join(dir, "tok");
-  await Deno.mkdir(tok);
-  await Deno.writeTextFile(join(tok, "vocab.txt"), VOCAB.join("\n") + "\n");
-  await Deno.mkdir(join(dir, "model"));
-  await savePretrained(join(dir, "model"), { config, weights, tokenizerDir: tok });
+/** The tiny model (1 layer, dim 8) as an HF folder in `<dir>/model`. */
+function writeModel(dir: string): Promise<unknown> {
+  return writeTinyModel(join(dir, "model"), {
+    config: { max_position_embeddings: 32, n_layers: 1, dim: 8, hidden_dim: 16 },
+  });
 }
 
 interface Line {
@@ -89,7 +66,7 @@ for (const fixture of ["distilbert-tiny-1", "distilbert-tiny-2"]) {
     name: `predict: reproduces the ${fixture} fixture's logits, across batches, into --output`,
     ignore: needsShared(`fixtures/${fixture}/expected.json`, `predict: ${fixture}`),
     async fn() {
-      await withDir(async (dir) => {
+      await withTempDir(async (dir) => {
         const expected = JSON.parse(
           await Deno.readTextFile(sharedPath("fixtures", fixture, "expected.json")),
         ).logits as number[][];
@@ -120,7 +97,7 @@ Deno.test({
   name: "predict: without --output, stdout holds only the JSON lines (default flags)",
   ignore: needsShared("fixtures/distilbert-tiny-2/expected.json", "predict: stdout"),
   async fn() {
-    await withDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const fixture = sharedPath("fixtures", "distilbert-tiny-2");
       const expected = JSON.parse(await Deno.readTextFile(join(fixture, "expected.json")))
         .logits as number[][];
@@ -136,8 +113,8 @@ Deno.test({
 });
 
 Deno.test("predict: an unlabelled TSV gives one line per row in order, and no metrics", async () => {
-  await withDir(async (dir) => {
-    await writeTinyModel(dir);
+  await withTempDir(async (dir) => {
+    await writeModel(dir);
     const rows = [
       "the bank said profits rose\tprofits rose",
       "shares fell\tthe company said shares fell today",
@@ -176,8 +153,8 @@ Deno.test("predict: an unlabelled TSV gives one line per row in order, and no me
 });
 
 Deno.test("predict: bad flags and bad input are one error line, exit 2", async () => {
-  await withDir(async (dir) => {
-    await writeTinyModel(dir);
+  await withTempDir(async (dir) => {
+    await writeModel(dir);
     const model = join(dir, "model");
     const input = join(dir, "dev.tsv");
     await Deno.writeTextFile(input, `${LABELLED}\n1\t1\t2\tthe bank\tthe bank\n`);

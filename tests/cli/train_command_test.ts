@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readSafetensorsFile } from "../../io/mod.ts";
-import { needsShared, sharedPath } from "../_shared.ts";
-import {
-  readJson,
-  readTensors,
-  withTempDir,
-  writeMrpcTsv,
-  writeTinyRun,
-} from "../train/_train_helpers.ts";
-import { assertUsageError, runMain } from "./_run_main.ts";
+import { needsShared, sharedPath, withTempDir } from "../_helpers.ts";
+import { readJson, readTensors, writeMrpcTsv, writeTinyRun } from "../train/_train_helpers.ts";
+import { assertUsageError, runMain } from "../_helpers.ts";
 
 /** Secrets in the environment that must never reach a checkpoint. */
 const SECRETS = { WANDB_API_KEY: "wandb-secret-4b1d", HF_TOKEN: "hf_secretTokenValue123" };

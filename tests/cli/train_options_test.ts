@@ -1,14 +1,32 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseOptions, UsageError } from "../../cli/options.ts";
-import { resolveTrainConfig, TRAIN_OPTIONS } from "../../cli/train_options.ts";
-import { assertUsageError, runMain } from "./_run_main.ts";
+import {
+  resolveTrainConfig,
+  TRAIN_OPTIONS,
+  type TrainConfigOf,
+  type TrainOptionValues,
+} from "../../cli/train_options.ts";
+import type { TrainConfig } from "../../train/mod.ts";
+import { assertUsageError, runMain, withTempDir } from "../_helpers.ts";
 
 async function resolve(argv: string[]) {
   const given = new Set<string>();
   const values = parseOptions(TRAIN_OPTIONS, argv, { given });
   return await resolveTrainConfig(values, given);
 }
+
+/** True only when A and B are the same type (each key, optionality and value type). */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
+  : false;
+
+Deno.test("train options: TrainConfig is exactly the table's rows but --config and --demo", () => {
+  // Checked by `deno check`: a row added, removed or retyped on one side fails to compile.
+  const same: Equal<TrainConfigOf<TrainOptionValues>, TrainConfig> = true;
+  assert.equal(same, true);
+  const keys = TRAIN_OPTIONS.map((o) => o.name).filter((n) => n !== "config" && n !== "demo");
+  assert.equal(new Set(keys).size, keys.length, "no flag is defined twice");
+});
 
 Deno.test("train options: defaults of the original project", async () => {
   const c = await resolve([]);
@@ -23,8 +41,7 @@ Deno.test("train options: defaults of the original project", async () => {
 });
 
 Deno.test("train options: --config file under flags, validated like flags", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const file = join(dir, "run.json");
     await Deno.writeTextFile(file, JSON.stringify({ lr: 1e-4, batch_size: 8, epochs: 2 }));
     const c = await resolve(["--config", file, "--batch_size", "4"]);
@@ -42,9 +59,7 @@ Deno.test("train options: --config file under flags, validated like flags", asyn
     await Deno.writeTextFile(file, "{");
     await assert.rejects(resolve(["--config", file]), /Invalid config ".*run\.json"/);
     await assert.rejects(resolve(["--config", join(dir, "none.json")]), /Cannot read --config/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("train CLI: a leading flag means train; bad flags exit 2 with one line", async () => {

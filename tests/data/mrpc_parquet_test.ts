@@ -2,16 +2,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InputError, MRPC_HUB_FILES, readMrpcParquet } from "../../data/mod.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "./_mrpc_fixture.ts";
+import { withTempDir } from "../_helpers.ts";
 
 async function withParquet(bytes: Uint8Array, body: (path: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "mrpc-parquet-" });
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "train-00000-of-00001.parquet");
     await Deno.writeFile(path, bytes);
     await body(path);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 Deno.test("readMrpcParquet reads every row, dropping the test split's -1 label", async () => {

@@ -3,12 +3,12 @@ import { join } from "node:path";
 import { loadMrpcSplit } from "../../data/mod.ts";
 import { startHubServer } from "./_hub_server.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "./_mrpc_fixture.ts";
+import { withTempDir } from "../_helpers.ts";
 
 const TSV = "\uFEFFQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\ta b\tc d\n";
 
 Deno.test("mrpc: a given file is read as TSV, or as parquet by its extension", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const hub = { endpoint: "http://127.0.0.1:9", cacheDir: join(dir, "cache"), offline: true };
     await Deno.writeTextFile(join(dir, "train.tsv"), TSV);
     assert.deepEqual(await loadMrpcSplit("train", { file: join(dir, "train.tsv"), hub }), [
@@ -17,9 +17,7 @@ Deno.test("mrpc: a given file is read as TSV, or as parquet by its extension", a
     await Deno.writeFile(join(dir, "dev.parquet"), mrpcParquetBytes(SAMPLE_ROWS.slice(0, 2)));
     const dev = await loadMrpcSplit("validation", { file: join(dir, "dev.parquet"), hub });
     assert.deepEqual(dev.map((e) => [e.idx, e.label]), [[0, 1], [1, 0]]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("mrpc: without a file the split comes from nyu-mll/glue on the Hub", async () => {

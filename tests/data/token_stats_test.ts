@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { quantile, tokenStats } from "../../data/mod.ts";
-import { needsShared, sharedPath } from "../_shared.ts";
+import { needsShared, sharedPath } from "../_helpers.ts";
 
 Deno.test("token_stats: numpy-style linear percentiles, max and truncated count", () => {
   assert.deepEqual(tokenStats([200, 10, 30, 20], { maxSeqLength: 128 }), {

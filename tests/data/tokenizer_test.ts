@@ -3,7 +3,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { assemblePair, loadTokenizer, longestFirstLengths, readMrpcTsv } from "../../data/mod.ts";
 import { startHubServer } from "./_hub_server.ts";
-import { needsShared, sharedPath } from "../_shared.ts";
+import { needsShared, sharedPath, withTempDir } from "../_helpers.ts";
 
 const DISTIL = "data/tokenizers/distilbert-base-uncased";
 const PROFITS = [101, 1996, 2194, 2056, 11372, 3123, 1012, 102, 11372, 3445, 1010, 1996, 3813];
@@ -116,8 +116,7 @@ Deno.test({
   name: "tokenizer: a vocab.txt-only folder encodes like tokenizer.json",
   ignore: needsShared(DISTIL, "tokenizer: vocab.txt-only folder"),
   async fn() {
-    const tmp = await Deno.makeTempDir();
-    try {
+    await withTempDir(async (tmp) => {
       await Deno.copyFile(sharedPath(DISTIL, "vocab.txt"), join(tmp, "vocab.txt"));
       const fromVocab = await loadTokenizer(tmp, { maxSeqLength: 128 });
       const fromJson = await loadTokenizer(sharedPath(DISTIL), { maxSeqLength: 128 });
@@ -132,15 +131,12 @@ Deno.test({
       for (const [a, b] of texts) {
         assert.deepEqual(fromVocab.encodePair(a, b), fromJson.encodePair(a, b));
       }
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
+    });
   },
 });
 
 Deno.test("tokenizer: a folder with neither tokenizer.json nor vocab.txt is an InputError", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (tmp) => {
     await assert.rejects(loadTokenizer(tmp), {
       name: "InputError",
       message: `Cannot load tokenizer "${tmp}": no tokenizer.json or vocab.txt in it`,
@@ -154,9 +150,7 @@ Deno.test("tokenizer: a folder with neither tokenizer.json nor vocab.txt is an I
       name: "InputError",
       message: `Cannot load tokenizer "${join(tmp, "missing", "dir")}": directory not found`,
     });
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test({

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InputError, parseMrpcTsv, readMrpcTsv } from "../../data/mod.ts";
-import { needsShared, sharedPath } from "../_shared.ts";
+import { needsShared, sharedPath, withTempDir } from "../_helpers.ts";
 
 const HEADER = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String";
 const TEST_HEADER = "index\t#1 ID\t#2 ID\t#1 String\t#2 String";
@@ -69,8 +69,7 @@ Deno.test("tsv: bad content names the file and line", () => {
 });
 
 Deno.test("tsv: missing file, directory and non-UTF-8 file are InputErrors", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const missing = join(dir, "nope.tsv");
     await assert.rejects(readMrpcTsv(missing), {
       name: "InputError",
@@ -86,9 +85,7 @@ Deno.test("tsv: missing file, directory and non-UTF-8 file are InputErrors", asy
       name: "InputError",
       message: `Cannot read "${latin1}": not valid UTF-8 text`,
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 const REAL = "data/mrpc/train.tsv";

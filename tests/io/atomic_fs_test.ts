@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { exists, writeDirAtomic, writeFileAtomic } from "../../io/mod.ts";
+import { withTempDir } from "../_helpers.ts";
 
 async function names(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -9,21 +10,17 @@ async function names(dir: string): Promise<string[]> {
 }
 
 Deno.test("atomic: a file write leaves no temporary and replaces the old content", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const p = join(dir, "a.json");
     await writeFileAtomic(p, "one");
     await writeFileAtomic(p, "two");
     assert.equal(await Deno.readTextFile(p), "two");
     assert.deepEqual(await names(dir), ["a.json"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("atomic: a directory appears only complete, and a failed fill leaves nothing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const target = join(dir, "checkpoint-5");
     await assert.rejects(
       writeDirAtomic(target, async (tmp) => {
@@ -38,7 +35,5 @@ Deno.test("atomic: a directory appears only complete, and a failed fill leaves n
     await writeDirAtomic(target, (tmp) => Deno.writeTextFile(join(tmp, "x"), "v2"));
     assert.equal(await Deno.readTextFile(join(target, "x")), "v2");
     assert.deepEqual(await names(dir), ["checkpoint-5"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

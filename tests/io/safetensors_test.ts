@@ -10,7 +10,7 @@ import {
   serializeSafetensors,
   writeSafetensorsFile,
 } from "../../io/mod.ts";
-import { needsShared, sharedPath } from "../_shared.ts";
+import { needsShared, sharedPath, withTempDir } from "../_helpers.ts";
 
 const FIXTURE = "fixtures/distilbert-tiny-1/model/model.safetensors";
 
@@ -406,8 +406,7 @@ Deno.test("PyTorch pickle files are refused by name and by content", async () =>
 });
 
 Deno.test("writeSafetensorsFile is atomic and readSafetensorsFile reports missing files", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "model.safetensors");
     await writeSafetensorsFile(path, { w: { shape: [2], data: new Float32Array([1, 2]) } });
     await writeSafetensorsFile(path, { w: { shape: [3], data: new Float32Array([3, 4, 5]) } }, {
@@ -426,9 +425,7 @@ Deno.test("writeSafetensorsFile is atomic and readSafetensorsFile reports missin
       name: "InputError",
       message: `Cannot read "${missing}": no such file`,
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 /** mulberry32: a small seeded PRNG so that a fuzz failure reproduces. */

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../../backend/mod.ts";
-import { DistilBertClassifier, parseDistilBertConfig } from "../../model/mod.ts";
+import { DistilBertClassifier } from "../../model/mod.ts";
+import { tinyConfig } from "../_helpers.ts";
 import { dropout } from "../../model/_ops.ts";
 import { fillDropoutMask } from "../../backend/_wasm_kernels.ts";
 
@@ -42,17 +43,13 @@ Deno.test("levers: dropout masks keep 1 - rate of the elements, scaled, and foll
 
 Deno.test("levers: gradients after assignParams use the new weights (transposed cache)", async () => {
   await initBackend("wasm");
-  const config = parseDistilBertConfig({
-    dim: 16,
-    hidden_dim: 32,
-    n_layers: 2,
-    n_heads: 2,
+  const config = tinyConfig({
     vocab_size: 50,
     max_position_embeddings: 16,
     dropout: 0,
     attention_dropout: 0,
     seq_classif_dropout: 0,
-  }, "levers");
+  });
   const batch = {
     batchSize: 2,
     seqLen: 5,

@@ -4,22 +4,19 @@ import { createRng } from "../../data/mod.ts";
 import {
   distilBertParamShapes,
   loadPretrained,
-  parseDistilBertConfig,
   readModelConfig,
   savePretrained,
   type WeightData,
 } from "../../model/mod.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../../io/mod.ts";
+import { tinyConfig, withTempDir } from "../_helpers.ts";
 
-const TINY = parseDistilBertConfig({
+const TINY = tinyConfig({
   vocab_size: 50,
   max_position_embeddings: 16,
-  n_layers: 2,
-  n_heads: 2,
   dim: 8,
   hidden_dim: 12,
-  id2label: { "0": "not_equivalent", "1": "equivalent" },
-}, "tiny");
+});
 
 function randomWeights(seed: number): Map<string, WeightData> {
   const rng = createRng(seed);
@@ -31,17 +28,8 @@ function randomWeights(seed: number): Map<string, WeightData> {
   return out;
 }
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("pretrained: save -> load round trip keeps every tensor, labels and tokenizer files", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const tok = join(dir, "tok");
     await Deno.mkdir(tok);
     await Deno.writeTextFile(join(tok, "vocab.txt"), "[PAD]\n[UNK]\n");
@@ -65,7 +53,7 @@ Deno.test("pretrained: save -> load round trip keeps every tensor, labels and to
 });
 
 Deno.test("pretrained: the hub's masked-LM layout loads with a new, seeded, logged head", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const weights = randomWeights(2);
     for (
       const n of [
@@ -103,7 +91,7 @@ Deno.test("pretrained: the hub's masked-LM layout loads with a new, seeded, logg
 });
 
 Deno.test("pretrained: missing, mis-shaped, unexpected tensors and pickle files are clear errors", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(TINY.raw));
     await assert.rejects(loadPretrained(dir, { seed: 0 }), /missing "model\.safetensors"/);
     await Deno.writeFile(join(dir, "pytorch_model.bin"), new Uint8Array([0x80, 2]));

@@ -7,21 +7,13 @@ import {
   DistilBertClassifier,
   HEAD_PARAM_NAMES,
   loadFineTuned,
-  parseDistilBertConfig,
   predict,
   savePretrained,
   softmax,
 } from "../../model/mod.ts";
+import { tinyConfig, withTempDir } from "../_helpers.ts";
 
-const TINY = parseDistilBertConfig({
-  vocab_size: 40,
-  max_position_embeddings: 32,
-  n_layers: 2,
-  n_heads: 2,
-  dim: 8,
-  hidden_dim: 16,
-  id2label: { "0": "not_equivalent", "1": "equivalent" },
-}, "tiny");
+const TINY = tinyConfig({ vocab_size: 40, max_position_embeddings: 32, dim: 8, hidden_dim: 16 });
 
 /** `n` examples `[CLS] ... [SEP] ... [SEP]` of varied lengths (3..20 tokens), labelled 0/1. */
 function randomExamples(n: number, seed: number): EncodedExample[] {
@@ -103,8 +95,7 @@ Deno.test("predict: softmax is stable and argmax takes the first maximum", () =>
 });
 
 Deno.test("predict: loadFineTuned refuses a checkpoint without a classification head", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await initBackend("wasm");
     const model = DistilBertClassifier.random(TINY, { seed: 1 });
     const weights = await model.exportWeights();
@@ -125,7 +116,5 @@ Deno.test("predict: loadFineTuned refuses a checkpoint without a classification 
       message: `Cannot predict with model "${headless}": it has no classification head ` +
         `("pre_classifier", "classifier"); fine-tune it first`,
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

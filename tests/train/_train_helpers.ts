@@ -1,12 +1,13 @@
 /**
- * Shared pieces of the training tests: a tiny random DistilBERT folder with a vocab.txt
- * tokenizer, a deterministic labelled MRPC TSV over its vocabulary, resolved train configs, and
- * in-process runs of the training loop.
+ * Pieces of the training tests (on top of tests/_helpers.ts): a deterministic labelled MRPC TSV
+ * over the tiny model's vocabulary, resolved train configs, and in-process runs of the training
+ * loop.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { WORDS, writeTinyModel } from "../_helpers.ts";
 import { resolveTrainConfig, TRAIN_OPTIONS } from "../../cli/train_options.ts";
 import { parseOptions } from "../../cli/options.ts";
 import {
@@ -18,12 +19,6 @@ import {
 } from "../../data/mod.ts";
 import { initBackend } from "../../backend/mod.ts";
 import {
-  DistilBertClassifier,
-  type DistilBertConfig,
-  parseDistilBertConfig,
-  savePretrained,
-} from "../../model/mod.ts";
-import {
   prepareTraining,
   ProgressReporter,
   runTraining,
@@ -31,82 +26,6 @@ import {
   type TrainResult,
 } from "../../train/mod.ts";
 import { readSafetensorsFile } from "../../io/mod.ts";
-
-/** Word pieces of the tiny model's vocabulary (after the five special tokens). */
-export const WORDS = [
-  "the",
-  "bank",
-  "said",
-  "profits",
-  "rose",
-  "fell",
-  "shares",
-  "company",
-  "today",
-  "a",
-  "new",
-  "report",
-  "price",
-  "market",
-  "court",
-  "police",
-  "year",
-  "stock",
-  "sales",
-  "growth",
-  ".",
-];
-
-/** The tiny model's vocabulary: special tokens first ([PAD] = 0), then {@linkcode WORDS}. */
-export const VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ...WORDS];
-
-/** The tiny model: 2 layers, dim 16, default dropout (0.1/0.1/0.2), so dropout is exercised. */
-export function tinyConfig(overrides: Record<string, unknown> = {}): DistilBertConfig {
-  return parseDistilBertConfig({
-    vocab_size: VOCAB.length,
-    max_position_embeddings: 64,
-    n_layers: 2,
-    n_heads: 2,
-    dim: 16,
-    hidden_dim: 32,
-    id2label: { "0": "not_equivalent", "1": "equivalent" },
-    ...overrides,
-  }, "tiny");
-}
-
-/** Runs `fn` with a fresh temporary directory, removed afterwards. */
-export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "mrpc-tune-test-" });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/**
- * Writes a tiny random `DistilBertForSequenceClassification` folder (config, weights,
- * vocab.txt) into `dir` (created) on the wasm backend; deterministic for a given seed.
- */
-export async function writeTinyModel(
-  dir: string,
-  options: { seed?: number; config?: Record<string, unknown> } = {},
-): Promise<DistilBertConfig> {
-  const config = tinyConfig(options.config);
-  await initBackend("wasm");
-  const model = DistilBertClassifier.random(config, { seed: options.seed ?? 3 });
-  const weights = await model.exportWeights();
-  model.dispose();
-  await Deno.mkdir(dir, { recursive: true });
-  const tok = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(tok, "vocab.txt"), VOCAB.join("\n") + "\n");
-    await savePretrained(dir, { config, weights, tokenizerDir: tok });
-  } finally {
-    await Deno.remove(tok, { recursive: true });
-  }
-  return config;
-}
 
 /**
  * `count` labelled pairs over {@linkcode WORDS}, a pure function of `seed`, with a learnable

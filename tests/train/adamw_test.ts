@@ -9,7 +9,7 @@ import {
   lrAt,
 } from "../../train/mod.ts";
 import { readSafetensorsFile } from "../../io/mod.ts";
-import { needsShared, sharedPath } from "../_shared.ts";
+import { needsShared, sharedPath } from "../_helpers.ts";
 
 const FIXTURE = "fixtures/distilbert-tiny-1";
 

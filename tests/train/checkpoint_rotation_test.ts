@@ -7,6 +7,7 @@ import {
   listCheckpoints,
   rotateCheckpoints,
 } from "../../train/mod.ts";
+import { withTempDir } from "../_helpers.ts";
 
 /** A complete (marked) but empty checkpoint folder. */
 function markedCheckpoint(dir: string, step: number): Promise<void> {
@@ -17,8 +18,7 @@ function markedCheckpoint(dir: string, step: number): Promise<void> {
 }
 
 Deno.test("rotation: incomplete folders are ignored, newest kept, best never deleted", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     for (const step of [10, 20, 30, 40]) {
       await markedCheckpoint(dir, step);
     }
@@ -37,7 +37,5 @@ Deno.test("rotation: incomplete folders are ignored, newest kept, best never del
     assert.ok(!(await exists(join(dir, "model.safetensors.tmp-999999"))));
     await rotateCheckpoints(dir, { keep: 1, bestPath: join(dir, "checkpoint-40") });
     assert.deepEqual((await listCheckpoints(dir)).map((c) => c.step), [40]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

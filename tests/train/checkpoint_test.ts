@@ -19,7 +19,7 @@ import {
   memoryShape,
   toMemoryLayout,
 } from "../../model/mod.ts";
-import { tinyConfig, withTempDir, writeTinyModel } from "./_train_helpers.ts";
+import { tinyConfig, withTempDir, writeTinyModel } from "../_helpers.ts";
 
 function state(step: number, overrides: Partial<TrainerState> = {}): TrainerState {
   return {

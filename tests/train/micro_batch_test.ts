@@ -7,8 +7,7 @@ import {
   trainBytesPerExample,
   WASM_TRAIN_BUDGET_BYTES,
 } from "../../train/mod.ts";
-import { needsShared, sharedPath } from "../_shared.ts";
-import { tinyConfig } from "./_train_helpers.ts";
+import { needsShared, sharedPath, tinyConfig } from "../_helpers.ts";
 
 /** `rows` examples of lengths 1–`maxLen` with distinct token ids (row r, position t → r*100+t+1). */
 function encoded(rows: number, maxLen: number, seed: number): EncodedExample[] {

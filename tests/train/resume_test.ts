@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { createRng } from "../../data/mod.ts";
 import { COMPLETE_MARKER, latestCheckpoint } from "../../train/mod.ts";
-import { REPO_ROOT } from "../_shared.ts";
-import { assertUsageError, runMain } from "../cli/_run_main.ts";
-import { readJson, type TinyRun, withTempDir, writeTinyRun } from "./_train_helpers.ts";
+import { REPO_ROOT, withTempDir } from "../_helpers.ts";
+import { assertUsageError, runMain } from "../_helpers.ts";
+import { readJson, type TinyRun, writeTinyRun } from "./_train_helpers.ts";
 
 const ENV = { HF_HUB_OFFLINE: "1", HF_ENDPOINT: "http://127.0.0.1:9", NO_COLOR: "1" };
 const TOTAL_STEPS = 12; // 48 pairs / batch 8 = 6 steps per epoch, 2 epochs

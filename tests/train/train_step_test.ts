@@ -4,7 +4,8 @@ import { type Batch, collate, createRng, type EncodedExample } from "../../data/
 import { AdamW, firstNonFinite, TrainStepper } from "../../train/mod.ts";
 import { initBackend, tf } from "../../backend/mod.ts";
 import { DistilBertClassifier, type DistilBertConfig } from "../../model/mod.ts";
-import { assertTensorsClose, tinyConfig, VOCAB } from "./_train_helpers.ts";
+import { assertTensorsClose } from "./_train_helpers.ts";
+import { tinyConfig, VOCAB } from "../_helpers.ts";
 
 const WORD_EMBEDDINGS = "distilbert.embeddings.word_embeddings.weight";
 /** A token id that only the poisoned batches contain. */

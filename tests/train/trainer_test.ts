@@ -11,13 +11,11 @@ import {
   NO_DROPOUT,
   readJson,
   readTensors,
-  tinyConfig,
   tinyPairs,
   trainInProcess,
-  VOCAB,
-  withTempDir,
   writeTinyRun,
 } from "./_train_helpers.ts";
+import { tinyConfig, VOCAB, withTempDir } from "../_helpers.ts";
 
 type LogEntry = Record<string, number>;
 

@@ -1,0 +1,47 @@
+/**
+ * Option rows that several commands share, defined once. A command may spread a row and give it
+ * its own description (`{ ...MAX_SEQ_LENGTH_OPTION, description: "..." }`).
+ *
+ * @module
+ */
+import { BACKEND_CHOICES } from "../backend/mod.ts";
+import type { OptionSpec } from "./options.ts";
+
+/** `--max_seq_length`: truncation length of a pair, [CLS] and both [SEP] included. */
+export const MAX_SEQ_LENGTH_OPTION = {
+  name: "max_seq_length",
+  type: "int",
+  default: 128,
+  min: 8,
+  max: 512,
+  metavar: "N",
+  description: "Truncate pairs to this many tokens",
+} as const satisfies OptionSpec;
+
+/** `--backend`: the TensorFlow.js backend (choices from backend/). */
+export const BACKEND_OPTION = {
+  name: "backend",
+  type: "choice",
+  choices: BACKEND_CHOICES,
+  default: "auto",
+  description: "TensorFlow.js backend: auto = tensorflow when it loads, else wasm",
+} as const satisfies OptionSpec;
+
+/** `--model`: a Hub model id or a local Hugging Face folder. */
+export const MODEL_OPTION = {
+  name: "model",
+  type: "string",
+  default: "distilbert-base-uncased",
+  metavar: "NAME_OR_DIR",
+  description: "Hub model id or local Hugging Face folder to start from",
+} as const satisfies OptionSpec;
+
+/** `--seed`. */
+export const SEED_OPTION = {
+  name: "seed",
+  type: "int",
+  default: 42,
+  min: 0,
+  max: 2 ** 32 - 1,
+  description: "Seed for data order, head initialisation and dropout",
+} as const satisfies OptionSpec;

@@ -1,0 +1,152 @@
+/**
+ * The one module of test helpers: the workplace's ../shared folder (real MRPC data, tokenizer,
+ * reference fixtures; a user's fresh clone has none, so tests that need it are ignored with a
+ * printed reason), temporary folders, the tiny DistilBERT every test builds on, and running
+ * main.ts in a subprocess.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { initBackend } from "../backend/mod.ts";
+import {
+  DistilBertClassifier,
+  type DistilBertConfig,
+  parseDistilBertConfig,
+  savePretrained,
+} from "../model/mod.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Absolute path of the repository root (with a trailing separator). */
+export const REPO_ROOT: string = ROOT;
+
+/** Absolute path of ../shared, or null when it is absent. */
+export const SHARED_DIR: string | null = (() => {
+  const dir = join(ROOT, "..", "shared");
+  return existsSync(join(dir, "README.md")) ? dir : null;
+})();
+
+/**
+ * Returns the `ignore` flag for a test needing `relPath` under ../shared, printing the reason
+ * when it is missing so that a skip is never silent.
+ */
+export function needsShared(relPath: string, testName: string): boolean {
+  if (SHARED_DIR && existsSync(join(SHARED_DIR, relPath))) return false;
+  console.log(`SKIP "${testName}": ../shared/${relPath} is absent (fresh clone without ../shared)`);
+  return true;
+}
+
+/** Path under ../shared (only valid when `needsShared` returned false). */
+export function sharedPath(...parts: string[]): string {
+  return join(SHARED_DIR ?? "/nonexistent-shared", ...parts);
+}
+
+/** Word pieces of the tiny model's vocabulary (after the five special tokens). */
+export const WORDS = [
+  "the",
+  "bank",
+  "said",
+  "profits",
+  "rose",
+  "fell",
+  "shares",
+  "company",
+  "today",
+  "a",
+  "new",
+  "report",
+  "price",
+  "market",
+  "court",
+  "police",
+  "year",
+  "stock",
+  "sales",
+  "growth",
+  ".",
+];
+
+/** The tiny model's vocabulary: special tokens first ([PAD] = 0), then {@linkcode WORDS}. */
+export const VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ...WORDS];
+
+/**
+ * The tiny model: 2 layers, dim 16, 2 heads, the vocabulary {@linkcode VOCAB}, default dropout
+ * (0.1/0.1/0.2, so dropout is exercised); `overrides` are config.json fields.
+ */
+export function tinyConfig(overrides: Record<string, unknown> = {}): DistilBertConfig {
+  return parseDistilBertConfig({
+    vocab_size: VOCAB.length,
+    max_position_embeddings: 64,
+    n_layers: 2,
+    n_heads: 2,
+    dim: 16,
+    hidden_dim: 32,
+    id2label: { "0": "not_equivalent", "1": "equivalent" },
+    ...overrides,
+  }, "tiny");
+}
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "mrpc-tune-test-" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Writes a tiny random `DistilBertForSequenceClassification` folder (config, weights,
+ * vocab.txt of {@linkcode VOCAB}) into `dir` (created) on the wasm backend; deterministic for a
+ * given seed. `config` overrides {@linkcode tinyConfig}'s fields.
+ */
+export async function writeTinyModel(
+  dir: string,
+  options: { seed?: number; config?: Record<string, unknown> } = {},
+): Promise<DistilBertConfig> {
+  const config = tinyConfig(options.config);
+  await initBackend("wasm");
+  const model = DistilBertClassifier.random(config, { seed: options.seed ?? 3 });
+  const weights = await model.exportWeights();
+  model.dispose();
+  await Deno.mkdir(dir, { recursive: true });
+  await withTempDir(async (tok) => {
+    await Deno.writeTextFile(join(tok, "vocab.txt"), VOCAB.join("\n") + "\n");
+    await savePretrained(dir, { config, weights, tokenizerDir: tok });
+  });
+  return config;
+}
+
+/** Runs main.ts in a subprocess and returns its exit code and output. */
+export async function runMain(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(REPO_ROOT, "main.ts"), ...args],
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { NO_COLOR: "1", ...opts.env },
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const out = await cmd.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Asserts one error line, exit code 2, no stack trace, and a message matching `pattern`. */
+export function assertUsageError(
+  r: { code: number; stdout: string; stderr: string },
+  pattern: RegExp,
+): void {
+  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one error line, got: ${r.stderr}`);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
