@@ -40,22 +40,34 @@ export function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/** Seconds per `[m, k] @ [k, n]` matmul on the active backend (median of `repeats`). */
+/** A clock in milliseconds (`performance.now` unless a test injects one). */
+export type Clock = () => number;
+
+/**
+ * Seconds per `[m, k] @ [k, n]` matmul on the active backend (median of `repeats`). The timed
+ * region is the matmul and a one-element read that waits for it on backends that compute
+ * asynchronously; reading the whole result back stays outside it.
+ */
 export async function matmulSeconds(
   shape: readonly [number, number, number],
-  options: { warmup: number; repeats: number },
+  options: { warmup: number; repeats: number; clock?: Clock },
 ): Promise<number> {
+  const clock = options.clock ?? (() => performance.now());
   const [m, k, n] = shape;
   const a = tf.randomNormal([m, k]) as tf.Tensor2D; // [m, k]
   const b = tf.randomNormal([k, n]) as tf.Tensor2D; // [k, n]
   const times: number[] = [];
   try {
     for (let i = 0; i < options.warmup + options.repeats; i++) {
-      const t0 = performance.now();
+      const t0 = clock();
       const c = tf.matMul(a, b); // [m, n]
-      await c.data();
+      const corner = tf.slice(c, [0, 0], [1, 1]); // [1, 1]
+      corner.dataSync();
+      const dt = (clock() - t0) / 1000;
+      corner.dispose();
+      await c.data(); // read back outside the timed region
       c.dispose();
-      if (i >= options.warmup) times.push((performance.now() - t0) / 1000);
+      if (i >= options.warmup) times.push(dt);
     }
   } finally {
     tf.dispose([a, b]);
@@ -88,23 +100,34 @@ export function fullBatch(
 
 /** Timing options shared by the step-timing pieces. */
 export interface StepTimingOptions {
+  /** Untimed steps first. */
   readonly warmup: number;
+  /** Timed steps. */
   readonly steps: number;
   readonly seed: number;
   readonly log: (line: string) => void;
+  /** Milliseconds (default `performance.now`). */
+  readonly clock?: Clock;
 }
 
-/** Wall seconds of each timed optimizer step (forward, backward, clip, AdamW) over `batch`. */
+/** What the timing pieces need of a `TrainStepper`. */
+export type Stepper = Pick<TrainStepper, "step">;
+
+/**
+ * Wall seconds of each timed optimizer step (forward, backward, clip, AdamW) over `batch`; the
+ * `warmup` steps before them are run but not returned.
+ */
 export function trainStepSeconds(
-  stepper: TrainStepper,
+  stepper: Stepper,
   batch: Batch,
   options: StepTimingOptions,
 ): number[] {
+  const clock = options.clock ?? (() => performance.now());
   const times: number[] = [];
   for (let i = 0; i < options.warmup + options.steps; i++) {
-    const t0 = performance.now();
+    const t0 = clock();
     stepper.step([batch], { lr: BENCH_LR, seed: options.seed + i });
-    const dt = (performance.now() - t0) / 1000;
+    const dt = (clock() - t0) / 1000;
     sampleRss();
     const warm = i < options.warmup;
     if (!warm) times.push(dt);
@@ -133,15 +156,16 @@ export async function evalSeconds(
       attentionMask: batch.attentionMask.subarray(start * s, (start + rows) * s),
     });
   }
+  const clock = options.clock ?? (() => performance.now());
   const times: number[] = [];
   for (let i = 0; i < options.warmup + options.steps; i++) {
-    const t0 = performance.now();
+    const t0 = clock();
     for (const chunk of chunks) {
       const logits = model.logits(chunk, { training: false }); // [rows, labels]
       await logits.data();
       logits.dispose();
     }
-    const dt = (performance.now() - t0) / 1000;
+    const dt = (clock() - t0) / 1000;
     sampleRss();
     const warm = i < options.warmup;
     if (!warm) times.push(dt);
@@ -161,25 +185,28 @@ export interface EpochSliceTiming {
 }
 
 /**
- * Trains on `count` batches spread over the epoch (after one warm-up step on its first batch)
- * and counts the tokens computed, for extrapolating to the epoch.
+ * Trains `warmup` untimed steps on the epoch's first batches (as the PyTorch peer does), then
+ * `steps` timed batches spread over the epoch, and counts the tokens computed, for extrapolating
+ * to the epoch (`epochEstimateSeconds`).
  */
 export function epochSliceTiming(
-  stepper: TrainStepper,
+  stepper: Stepper,
   batches: readonly Batch[],
   options: StepTimingOptions & { maxRows: (seqLen: number) => number },
 ): EpochSliceTiming {
+  const clock = options.clock ?? (() => performance.now());
   const positions = spreadPositions(batches.length, options.steps, 0);
   const timed = positions.map((p) => batches[p]);
-  for (let i = 0; i < Math.min(options.warmup, 1); i++) {
-    stepper.step([batches[0]], { lr: BENCH_LR, seed: options.seed });
-    options.log(`  epoch warm-up step on batch 1 (${batches[0].batchSize}x${batches[0].seqLen})`);
+  for (let i = 0; i < Math.min(options.warmup, batches.length); i++) {
+    const b = batches[i];
+    stepper.step([b], { lr: BENCH_LR, seed: options.seed + i });
+    options.log(`  epoch warm-up step on batch ${i + 1} (${b.batchSize}x${b.seqLen})`);
   }
   let seconds = 0;
   timed.forEach((batch, i) => {
-    const t0 = performance.now();
-    stepper.step([batch], { lr: BENCH_LR, seed: options.seed + 1 + i });
-    const dt = (performance.now() - t0) / 1000;
+    const t0 = clock();
+    stepper.step([batch], { lr: BENCH_LR, seed: options.seed + options.warmup + i });
+    const dt = (clock() - t0) / 1000;
     sampleRss();
     seconds += dt;
     options.log(
@@ -192,5 +219,24 @@ export function epochSliceTiming(
     secondsTimed: seconds,
     tokensTimed: microBatchTokens(timed, options.maxRows),
     epochTokens: microBatchTokens(batches, options.maxRows),
+  };
+}
+
+/** The epoch's wall seconds extrapolated from a slice: timed seconds × all tokens ÷ timed tokens. */
+export function epochEstimateSeconds(slice: EpochSliceTiming): number {
+  return slice.secondsTimed * slice.epochTokens / slice.tokensTimed;
+}
+
+/** Examples/s and GFLOP/s of a training shape from its timed step seconds. */
+export function trainRates(
+  config: DistilBertConfig,
+  shape: { readonly batch: number; readonly seqLen: number },
+  stepSeconds: readonly number[],
+): { medianStepSeconds: number; examplesPerSecond: number; gflops: number } {
+  const med = median(stepSeconds);
+  return {
+    medianStepSeconds: med,
+    examplesPerSecond: shape.batch / med,
+    gflops: trainFlops(config, shape.batch * shape.seqLen) / med / 1e9,
   };
 }

@@ -26,6 +26,7 @@ import { type MachineInfo, machineInfo, type MemoryPeaks, memoryPeaks } from "./
 import { epochBatches, paddedTokens, type Padding, PADDINGS, syntheticExamples } from "./_epoch.ts";
 import {
   encoderMatmulParams,
+  epochEstimateSeconds,
   epochSliceTiming,
   evalSeconds,
   fullBatch,
@@ -33,6 +34,7 @@ import {
   matmulSeconds,
   median,
   trainFlops,
+  trainRates,
   trainStepSeconds,
 } from "./_parts.ts";
 
@@ -204,20 +206,17 @@ export async function runBench(
       for (const shape of config.trainShapes) {
         const batch = fullBatch(shape.batch, shape.seqLen, { ...data, seed: config.seed });
         const times = trainStepSeconds(stepper, batch, timing);
-        const med = median(times);
-        const gflops = trainFlops(cfg, shape.batch * shape.seqLen) / med / 1e9;
+        const rates = trainRates(cfg, shape, times);
         train.push({
           ...shape,
           microBatchRows: Math.min(shape.batch, maxRows(shape.seqLen)),
           stepSeconds: times,
-          medianStepSeconds: med,
-          examplesPerSecond: shape.batch / med,
-          gflops,
-          fractionOfMatmul: matmul ? gflops / matmul.gflops : null,
+          ...rates,
+          fractionOfMatmul: matmul ? rates.gflops / matmul.gflops : null,
         });
         log(
-          `train ${shape.batch}x${shape.seqLen}: ${(shape.batch / med).toFixed(2)} examples/s, ` +
-            `${gflops.toFixed(1)} GFLOP/s`,
+          `train ${shape.batch}x${shape.seqLen}: ${rates.examplesPerSecond.toFixed(2)} ` +
+            `examples/s, ${rates.gflops.toFixed(1)} GFLOP/s`,
         );
       }
     }
@@ -314,7 +313,7 @@ function runEpochSlice(
 ): EpochFigures {
   const { examples, batches, real } = epochPlan(config, config.padding);
   const slice = epochSliceTiming(stepper, batches, { ...options, steps: config.epochBatches });
-  const estimate = slice.secondsTimed * slice.epochTokens / slice.tokensTimed;
+  const estimate = epochEstimateSeconds(slice);
   return {
     padding: config.padding,
     batchSize: config.epochBatchSize,

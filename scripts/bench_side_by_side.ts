@@ -3,6 +3,8 @@
  * (`../shared/bench/torch_peer.py`, Debian python3-torch) on the same shapes and the same MRPC
  * epoch slice, one measurement at a time and alternating which engine goes first, then prints
  * our figures, PyTorch's, and ours/PyTorch. Every figure comes from the two programs' own JSON.
+ * Each pair alternates which engine goes first from round to round (and neighbouring pairs start
+ * differently), and both engines get the same warm-up steps, on the epoch pairs too.
  *
  * Pairs: train 16×128 and 16×64 (examples/s), eval 64×128 (examples/s), and the epoch: ours with
  * `--group_by_length` batching against PyTorch padding to 128 (run_glue's default; the target is
@@ -34,7 +36,7 @@ const TABLE = [
 type Json = Record<string, unknown>;
 
 /** One comparison: our bench flags, the peer's flags, and how to read a figure from each. */
-interface Pair {
+export interface Pair {
   readonly name: string;
   readonly ours: string[];
   readonly peer: string[];
@@ -45,8 +47,10 @@ interface Pair {
   readonly unit: "examples/s" | "s/epoch";
 }
 
-function pairs(o: Record<string, unknown>): Pair[] {
-  const timing = ["--warmup", String(o.warmup), "--steps", String(o.steps)];
+/** The compared measurements for the script's options `o` (warm-up, steps, epoch batches). */
+export function pairs(o: Record<string, unknown>): Pair[] {
+  const warmup = ["--warmup", String(o.warmup)];
+  const timing = [...warmup, "--steps", String(o.steps)];
   const first = (r: Json, key: string) => (r[key] as Json[])[0];
   const train = (b: number, s: number, withMatmul: boolean): Pair => ({
     name: `train ${b}x${s}`,
@@ -64,16 +68,13 @@ function pairs(o: Record<string, unknown>): Pair[] {
   });
   const epoch = (peerPadding: string): Pair => ({
     name: `epoch grouped vs torch ${peerPadding}`,
-    ours: ["--parts", "epoch", "--padding", "grouped", "--epoch_batches", String(o.epoch_batches)],
+    ours: [
+      ...["--parts", "epoch", "--padding", "grouped", "--epoch_batches", String(o.epoch_batches)],
+      ...warmup,
+    ],
     peer: [
-      "--mode",
-      "epoch",
-      "--batch",
-      "16",
-      "--padding",
-      peerPadding,
-      "--batches",
-      String(o.epoch_batches),
+      ...["--mode", "epoch", "--batch", "16", "--padding", peerPadding],
+      ...["--batches", String(o.epoch_batches), ...warmup],
     ],
     ourFigure: (r) => (r.epoch as Json).epoch_seconds_estimate as number,
     peerFigure: (r) => r.epoch_seconds_estimate as number,
@@ -113,6 +114,27 @@ interface Row {
   readonly pytorch: number[];
 }
 
+/** One measurement of the run: which round, which pair, and whether ours runs first. */
+export interface Turn {
+  readonly round: number;
+  readonly pair: number;
+  readonly oursFirst: boolean;
+}
+
+/**
+ * The order of a run: every pair once per round; a pair's first engine alternates from round to
+ * round, and neighbouring pairs of a round start with different engines.
+ */
+export function schedule(rounds: number, pairCount: number): Turn[] {
+  const turns: Turn[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (let pair = 0; pair < pairCount; pair++) {
+      turns.push({ round, pair, oursFirst: (round + pair) % 2 === 0 });
+    }
+  }
+  return turns;
+}
+
 function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
@@ -131,42 +153,40 @@ async function main(argv: string[]): Promise<void> {
   }));
   const reports: Json[] = [];
   let peerInfo: Json = {};
-  let order = 0;
-  for (let round = 0; round < Number(o.rounds); round++) {
-    for (const [i, p] of selected.entries()) {
-      const runOurs = async () => {
-        const r = await runJson(Deno.execPath(), [
-          "run",
-          "-A",
-          "main.ts",
-          "bench",
-          "--json",
-          "--backend",
-          String(o.backend),
-          "--wasm_threads",
-          String(o.wasm_threads),
-          ...p.ours,
-        ], "ours");
-        reports.push({ pair: p.name, engine: "tfjs", report: r });
-        rows[i].ours.push(p.ourFigure(r));
+  for (const { pair: i, oursFirst } of schedule(o.rounds, selected.length)) {
+    const p = selected[i];
+    const runOurs = async () => {
+      const r = await runJson(Deno.execPath(), [
+        "run",
+        "-A",
+        "main.ts",
+        "bench",
+        "--json",
+        "--backend",
+        String(o.backend),
+        "--wasm_threads",
+        String(o.wasm_threads),
+        ...p.ours,
+      ], "ours");
+      reports.push({ pair: p.name, engine: "tfjs", report: r });
+      rows[i].ours.push(p.ourFigure(r));
+    };
+    const runPeer = async () => {
+      const r = await runJson(String(o.python), [String(o.peer), ...p.peer], "pytorch");
+      reports.push({ pair: p.name, engine: "pytorch", report: r });
+      peerInfo = {
+        torch: r.torch,
+        torch_threads: r.torch_threads,
+        openblas_core: r.openblas_core,
       };
-      const runPeer = async () => {
-        const r = await runJson(String(o.python), [String(o.peer), ...p.peer], "pytorch");
-        reports.push({ pair: p.name, engine: "pytorch", report: r });
-        peerInfo = {
-          torch: r.torch,
-          torch_threads: r.torch_threads,
-          openblas_core: r.openblas_core,
-        };
-        rows[i].pytorch.push(p.peerFigure(r));
-      };
-      if (order++ % 2 === 0) {
-        await runOurs();
-        await runPeer();
-      } else {
-        await runPeer();
-        await runOurs();
-      }
+      rows[i].pytorch.push(p.peerFigure(r));
+    };
+    if (oursFirst) {
+      await runOurs();
+      await runPeer();
+    } else {
+      await runPeer();
+      await runOurs();
     }
   }
   const summary = rows.map((r: Row) => ({

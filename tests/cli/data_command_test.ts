@@ -28,7 +28,11 @@ Deno.test({
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
     assert.equal(lines.length, 1, `exactly one JSON object on stdout: ${r.stdout}`);
-    // Over all three splits (train+dev alone: max 103, as ../shared/data/README.md says).
+    // Over all three splits. Counts and balance are ../shared/data/README.md's. No reference
+    // gives the test split's lengths: its longest pair (104 tokens, one more than train+dev's
+    // 103) is what this tokenizer measures, and the tokenizer reproduces the reference lengths of
+    // all 4,076 train+dev pairs exactly (tests/data/tokenizer_test.ts). The next test derives
+    // the statistics from those reference lengths alone.
     assert.deepEqual(JSON.parse(lines[0]), {
       splits: {
         train: { count: 3668, positive: 2474 },
@@ -36,6 +40,36 @@ Deno.test({
         test: { count: 1725 },
       },
       tokens: { p50: 53, p90: 70, max: 104, truncated: 0 },
+    });
+  },
+});
+
+const DERIVED = "data: token statistics equal numpy-style percentiles of the reference lengths";
+Deno.test({
+  name: DERIVED,
+  ignore: needsShared(MRPC, DERIVED) || needsShared(DISTIL, DERIVED) ||
+    needsShared("data/mrpc/token_lengths.json", DERIVED),
+  async fn() {
+    // dev.tsv given as the test split too: every length then has a reference.
+    const mrpc = (name: string) => sharedPath("data", "mrpc", name);
+    const r = await runMain([
+      ...["data", "--train_file", mrpc("train.tsv"), "--validation_file", mrpc("dev.tsv")],
+      ...["--test_file", mrpc("dev.tsv"), "--model", sharedPath(DISTIL), "--json"],
+      ...["--max_seq_length", "64"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const ref = JSON.parse(await Deno.readTextFile(mrpc("token_lengths.json")));
+    const lengths: number[] = [...ref.train, ...ref.validation, ...ref.validation];
+    const sorted = [...lengths].sort((a, b) => a - b);
+    const numpyPercentile = (q: number) => {
+      const pos = (sorted.length - 1) * q, lo = Math.floor(pos);
+      return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo);
+    };
+    assert.deepEqual(JSON.parse(r.stdout).tokens, {
+      p50: numpyPercentile(0.5),
+      p90: numpyPercentile(0.9),
+      max: sorted.at(-1),
+      truncated: lengths.filter((n) => n > 64).length,
     });
   },
 });

@@ -19,6 +19,7 @@ import {
 } from "../../data/mod.ts";
 import { initBackend } from "../../backend/mod.ts";
 import {
+  decaysWeight,
   prepareTraining,
   ProgressReporter,
   runTraining,
@@ -146,3 +147,21 @@ export async function writeTinyRun(
 
 /** No dropout anywhere: runs that split a batch differently stay comparable. */
 export const NO_DROPOUT = { dropout: 0, attention_dropout: 0, seq_classif_dropout: 0 };
+
+/**
+ * The one-step result with weight decay `wd` derived from the fixture's step with `fixtureWd`:
+ * `after − lr·(wd − fixtureWd)·before` on the parameters `decaysWeight` selects, `after` elsewhere.
+ */
+export function expectedWithDecay(
+  after: ReadonlyMap<string, Float32Array>,
+  before: ReadonlyMap<string, Float32Array>,
+  options: { lr: number; wd: number; fixtureWd: number },
+): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  for (const [name, a] of after) {
+    const p = before.get(name)!;
+    const k = decaysWeight(name) ? options.lr * (options.wd - options.fixtureWd) : 0;
+    out.set(name, Float64Array.from(a, (x, i) => x - k * p[i]));
+  }
+  return out;
+}

@@ -10,6 +10,7 @@ import {
 } from "../../train/mod.ts";
 import { readSafetensorsFile } from "../../io/mod.ts";
 import { needsShared, sharedPath } from "../_helpers.ts";
+import { expectedWithDecay } from "./_train_helpers.ts";
 
 const FIXTURE = "fixtures/distilbert-tiny-1";
 
@@ -84,9 +85,9 @@ Deno.test({
         }
         continue;
       }
+      // Exact: the fused float32 loop follows torch's op order, so every bit matches.
       for (let i = 0; i < got.length; i++) {
-        const diff = Math.abs(got[i] - want[i]);
-        assert.ok(diff <= 1e-5, `${name}[${i}]: got ${got[i]}, want ${want[i]} (diff ${diff})`);
+        assert.ok(Object.is(got[i], want[i]), `${name}[${i}]: got ${got[i]}, want ${want[i]}`);
       }
       compared++;
     }
@@ -95,6 +96,33 @@ Deno.test({
       after.size - expected.config.n_layers,
       "all but one k_lin.bias per layer",
     );
+  },
+});
+
+const decayName = "AdamW: a large weight decay (0.3) moves exactly the decayed parameters";
+Deno.test({
+  name: decayName,
+  ignore: needsShared(`${FIXTURE}/after_step.safetensors`, decayName),
+  async fn() {
+    // Decoupled decay is p ← p − lr·wd·p before the Adam update, which does not depend on wd:
+    // the step with wd 0.3 equals the fixture's (wd 0.01) minus lr·(0.3 − 0.01)·p on every
+    // decayed parameter, and the fixture's exactly on the others. The shift (≈ 3e-4·|p|) is far
+    // above float32 rounding, so skipping the decay on any one parameter fails here.
+    const params = await readF32Safetensors(sharedPath(FIXTURE, "model", "model.safetensors"));
+    const grads = await readF32Safetensors(sharedPath(FIXTURE, "grads.safetensors"));
+    const after = await readF32Safetensors(sharedPath(FIXTURE, "after_step.safetensors"));
+    const before = clone(params);
+    const lr = 1e-3, wd = 0.3;
+    new AdamW({ weightDecay: wd }).step(params, grads, { lr });
+    const shifted = expectedWithDecay(after, before, { lr, wd, fixtureWd: 0.01 });
+    for (const [name, got] of params) {
+      if (name.endsWith("attention.k_lin.bias")) continue; // true gradient 0 (see above)
+      const want = shifted.get(name)!;
+      for (let i = 0; i < got.length; i++) {
+        const diff = Math.abs(got[i] - want[i]);
+        assert.ok(diff <= 3e-8, `${name}[${i}]: got ${got[i]}, want ${want[i]} (diff ${diff})`);
+      }
+    }
   },
 });
 

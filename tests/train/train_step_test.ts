@@ -252,3 +252,57 @@ Deno.test("train step: after each step every kernel uses the new weights (no sta
     model.dispose();
   }
 });
+
+Deno.test("train step: clipping scales each step by min(1, max_norm / ‖g‖), shown over two steps", async () => {
+  // Adam's first update barely depends on the gradient's scale, its second does (through the
+  // ratio of the two steps' clip scales): compare two clipped steps with a reference that scales
+  // the gradients by hand and feeds them to AdamW unclipped.
+  const maxNorm = 1e-4;
+  const batches = [batchOf(8, 1), batchOf(8, 2)];
+  const { model } = await tinyModel();
+  const stepper = await TrainStepper.create(model, new AdamW({ weightDecay: 0.01 }), {
+    maxGradNorm: maxNorm,
+    maxRows: NO_SPLIT,
+  });
+  const results = batches.map((b, s) => stepper.step([b], { lr: 1e-3, seed: s }));
+  const clipped = copyMap(stepper.params);
+  model.dispose();
+
+  const { model: ref } = await tinyModel();
+  const params = await modelParams(ref);
+  const optimizer = new AdamW({ weightDecay: 0.01 });
+  const scales: number[] = [];
+  for (const batch of batches) {
+    const { loss, grads } = ref.lossAndGrads(batch, { training: false });
+    const g = new Map<string, Float32Array>();
+    for (const [name, t] of grads) g.set(name, Float32Array.from(await t.data()));
+    tf.dispose([loss, ...grads.values()]);
+    let sq = 0;
+    for (const v of g.values()) for (const x of v) sq += x * x;
+    const scale = Math.min(1, maxNorm / (Math.sqrt(sq) + 1e-6));
+    scales.push(scale);
+    for (const v of g.values()) for (let i = 0; i < v.length; i++) v[i] *= scale;
+    optimizer.step(params, g, { lr: 1e-3 });
+    ref.assignParams(params);
+  }
+  ref.dispose();
+  assert.ok(scales.every((s) => s < 1), `both steps clip: ${scales}`);
+  assert.ok(Math.abs(scales[0] / scales[1] - 1) > 0.5, `different scales: ${scales}`);
+  results.forEach((r, i) => assert.ok(r.applied && r.gradNorm > maxNorm, `step ${i + 1}`));
+  assertTensorsClose(withoutKeyBias(clipped), withoutKeyBias(params), 2e-6);
+
+  // Without clipping the second step lands far from the clipped one: the comparison can see.
+  const { model: free } = await tinyModel();
+  const unclipped = await TrainStepper.create(free, new AdamW({ weightDecay: 0.01 }), {
+    maxGradNorm: 0,
+    maxRows: NO_SPLIT,
+  });
+  batches.forEach((b, s) => unclipped.step([b], { lr: 1e-3, seed: s }));
+  let apart = 0;
+  for (const [name, p] of withoutKeyBias(unclipped.params)) {
+    const c = clipped.get(name)!;
+    for (let i = 0; i < p.length; i++) apart = Math.max(apart, Math.abs(p[i] - c[i]));
+  }
+  free.dispose();
+  assert.ok(apart > 1e-4, `unclipped and clipped runs differ by ${apart}`);
+});
