@@ -6,7 +6,7 @@
  * @module
  */
 import { COMMANDS, formatHelp, UsageError } from "./cli/mod.ts";
-import { InputError, RunError } from "./data/mod.ts";
+import { InputError, Interrupted, RunError } from "./data/mod.ts";
 
 function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;
@@ -24,8 +24,28 @@ function topLevelHelp(): string {
   ].join("\n");
 }
 
+/**
+ * One line for an error that reached the top: ours carry their own message; file-system and
+ * network errors from Deno name the operation and the path (`Permission denied (os error 13):
+ * mkdir 'models'`); anything else is a bug, named as such.
+ */
+export function describeError(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) {
+    return err.message;
+  }
+  if (err instanceof Error && Object.values(Deno.errors).some((E) => err instanceof E)) {
+    return `${err.name}: ${err.message}`;
+  }
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return `${text.split("\n")[0]} (an internal error: run with MRPC_TUNE_DEBUG=1 for the stack, ` +
+    `and please report it)`;
+}
+
 /** Runs the CLI on `argv` and resolves to the process exit code. */
-export async function runCli(argv: readonly string[]): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     console.log(topLevelHelp());
     return argv.length === 0 ? 2 : 0;
@@ -38,17 +58,20 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       console.log(formatHelp(`mrpc-tune ${name} [flags]`, command.summary, command.options));
       return 0;
     }
-    return await command.execute(rest, Deno.env.toObject());
+    return await command.execute(rest, env);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof InputError) {
-      console.error(`error: ${err.message}`);
-      return 2;
+    if (err instanceof Interrupted) {
+      console.error(err.message);
+      return err.exitCode;
     }
-    if (err instanceof RunError) {
-      console.error(`error: ${err.message}`);
-      return 1;
-    }
-    throw err;
+    const code = err instanceof UsageError || err instanceof InputError ? 2 : 1;
+    const line = err instanceof UsageError || err instanceof InputError ||
+        err instanceof RunError
+      ? (err as Error).message
+      : describeError(err);
+    console.error(`error: ${line}`);
+    if (env.MRPC_TUNE_DEBUG === "1" && err instanceof Error && err.stack) console.error(err.stack);
+    return code;
   }
 }
 

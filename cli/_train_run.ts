@@ -1,12 +1,13 @@
 /**
- * Runs one training (train, demo): prepare, pick the backend, run the loop, print the best model
- * (folder-private to cli/).
+ * Runs one training (train, demo): prepare, pick the backend, run the loop with a graceful stop,
+ * print the best model (folder-private to cli/).
  *
  * @module
  */
 import { hubOptionsFromEnv } from "../data/mod.ts";
 import { initBackend } from "../backend/mod.ts";
 import {
+  formatNumber,
   type InlineData,
   prepareTraining,
   ProgressReporter,
@@ -15,39 +16,65 @@ import {
   type TrainResult,
 } from "../train/mod.ts";
 import type { Env } from "./command.ts";
+import { GracefulStop } from "./_signals.ts";
 
 /** Progress and notes go to stderr; results to stdout. */
 export function log(line: string): void {
   console.error(line);
 }
 
+/** Options of {@linkcode trainWith}. */
+export interface TrainWithOptions {
+  /** Splits given directly (the demo) instead of files or the Hub. */
+  readonly data?: InlineData;
+  /** Keys the user set (flags, `--config`): on resume they must match the run's. */
+  readonly explicit?: ReadonlySet<string>;
+  /** The command's graceful stop (one is made when absent). */
+  readonly stop?: GracefulStop;
+}
+
 /**
- * Trains as `config` says (with `data` instead of files or the Hub when given), prints the best
- * model line, and returns the result. Bad input is reported before the backend's log line.
+ * Trains as `config` says, prints the best model line, and returns the result. Bad input is
+ * reported before the backend's log line; Ctrl-C / SIGTERM stop after a saved checkpoint.
  */
 export async function trainWith(
   config: TrainConfig,
   env: Env,
-  options: { data?: InlineData } = {},
+  options: TrainWithOptions = {},
 ): Promise<TrainResult> {
-  const setup = await prepareTraining(config, {
-    hub: hubOptionsFromEnv(env),
-    data: options.data,
-    log,
-  });
-  const backend = await initBackend(config.backend, { log });
-  const progress = new ProgressReporter({
-    tty: Deno.stderr.isTerminal(),
-    log,
-    write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
-  });
-  const result = await runTraining(config, setup, { log, progress, backend: backend.name });
-  const best = result.bestEval;
-  console.log(
-    best
-      ? `Best model: accuracy ${best.accuracy.toFixed(4)} f1 ${best.f1.toFixed(4)} eval loss ` +
-        `${best.loss.toFixed(4)} (${result.bestCheckpoint}); saved to "${config.checkpoint_dir}"`
-      : `Training ended at step ${result.globalStep} without an evaluation`,
-  );
-  return result;
+  const stop = options.stop ?? new GracefulStop({ log });
+  try {
+    const hub = { ...hubOptionsFromEnv(env), forceDownload: config.force_download };
+    const setup = await prepareTraining(config, {
+      hub,
+      data: options.data,
+      explicit: options.explicit,
+      log,
+    });
+    const unregister = stop.onExit(() => setup.lock.release());
+    try {
+      const backend = await initBackend(setup.config.backend, { log });
+      const progress = new ProgressReporter({
+        tty: Deno.stderr.isTerminal(),
+        log,
+        write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+      });
+      stop.log = (line) => progress.line(line);
+      const result = await runTraining(setup, { log, progress, backend: backend.name, stop });
+      const best = result.bestEval;
+      console.log(
+        best
+          ? `Best model: accuracy ${formatNumber(best.accuracy)} f1 ${formatNumber(best.f1)} ` +
+            `eval loss ${formatNumber(best.loss)} (${result.bestCheckpoint}); saved to ` +
+            `"${setup.config.checkpoint_dir}"`
+          : `Training ended at step ${result.globalStep} without an evaluation`,
+      );
+      return result;
+    } finally {
+      unregister();
+      setup.lock.release();
+    }
+  } finally {
+    if (!options.stop) stop.dispose();
+  }
 }

@@ -21,9 +21,12 @@ import {
   predict,
   savePretrained,
 } from "../model/mod.ts";
+import { exists, writeJsonAtomic } from "../io/mod.ts";
 import type { InlineData, TrainConfig } from "../train/mod.ts";
-import { type CommandContext, defineCommand } from "./command.ts";
-import { resolveTrainConfig, TRAIN_OPTIONS, type TrainOptionValues } from "./train_options.ts";
+import type { Command, CommandContext } from "./command.ts";
+import { type OptionSpec, parseOptions, UsageError } from "./options.ts";
+import { resolveTrainRun, TRAIN_OPTIONS, type TrainOptionValues } from "./train_options.ts";
+import { GracefulStop } from "./_signals.ts";
 import { log, trainWith } from "./_train_run.ts";
 
 /** Flag values the demo uses unless given on the command line. */
@@ -116,22 +119,68 @@ async function showDemoPredictions(config: TrainConfig, data: InlineData): Promi
   }
 }
 
+/** Train flags the demo does not take: it builds its own model and data. */
+export const DEMO_IGNORED: readonly string[] = ["model", "train_file", "validation_file"];
+
+/** Written into a checkpoint dir the demo created, so that a later demo may replace it. */
+export const DEMO_MARKER = ".mrpc-tune-demo";
+
+/** The demo's option table: the train table without what it ignores, with the demo defaults. */
+export const DEMO_OPTIONS: readonly OptionSpec[] = TRAIN_OPTIONS
+  .filter((o) => o.name !== "demo" && !DEMO_IGNORED.includes(o.name))
+  .map((o) => o.name in DEMO_DEFAULTS ? { ...o, default: DEMO_DEFAULTS[o.name as DemoKey] } : o);
+
+type DemoKey = keyof typeof DEMO_DEFAULTS;
+
+/** A UsageError for a flag the demo ignores, or nothing. */
+export function refuseIgnoredFlags(given: ReadonlySet<string>): void {
+  const flag = DEMO_IGNORED.find((name) => given.has(name));
+  if (flag) {
+    throw new UsageError(
+      `--${flag} is not used by the demo: it trains its own tiny model on generated pairs ` +
+        `(use train for your own model and data)`,
+    );
+  }
+}
+
+/**
+ * Marks a new (or empty) checkpoint dir as the demo's, and says whether the dir is the demo's: a
+ * later demo then replaces its run there; a dir the demo did not make is never replaced.
+ */
+async function claimDemoDir(dir: string): Promise<boolean> {
+  const marker = join(dir, DEMO_MARKER);
+  if (await exists(marker)) return true;
+  const entries = await Array.fromAsync(Deno.readDir(dir)).catch(() => null);
+  if (entries !== null && entries.length > 0) return false;
+  await Deno.mkdir(dir, { recursive: true });
+  await writeJsonAtomic(marker, { made_by: "mrpc-tune demo", created: new Date().toISOString() });
+  return true;
+}
+
 /**
  * Runs the demo with `values` (the train table's; demo defaults fill what was not given):
- * writes the tiny model to a temporary folder, trains on the generated task, predicts.
+ * writes the tiny model to a temporary folder, trains on the generated task, predicts. The
+ * temporary folder is removed on any exit, Ctrl-C included.
  */
 export async function runDemo(
   values: TrainOptionValues,
   context: CommandContext,
 ): Promise<number> {
+  refuseIgnoredFlags(context.given);
   const merged: TrainOptionValues = { ...values };
   for (const [key, value] of Object.entries(DEMO_DEFAULTS)) {
     if (!context.given.has(key)) Object.assign(merged, { [key]: value });
   }
-  const config = await resolveTrainConfig(merged, context.given);
+  const resolved = await resolveTrainRun(merged, context.given);
+  let config = resolved.config;
+  if (config.resume === undefined && await claimDemoDir(config.checkpoint_dir)) {
+    config = Object.freeze({ ...config, overwrite_output_dir: true });
+  }
+  const stop = new GracefulStop({ log });
   // The demo builds its random model with tfjs, so the backend comes first here.
   await initBackend(config.backend, { log });
   const demoDir = await Deno.makeTempDir({ prefix: "mrpc-tune-demo-" });
+  const unregister = stop.onExit(() => Deno.removeSync(demoDir, { recursive: true }));
   try {
     const data = await writeDemoModel(demoDir, {
       seed: config.seed,
@@ -143,19 +192,30 @@ export async function runDemo(
         `paraphrase pairs (${DEMO_VALIDATION_SIZE} for validation), fully offline`,
     );
     const run = Object.freeze({ ...config, model: demoDir });
-    await trainWith(run, context.env, { data });
+    await trainWith(run, context.env, { data, explicit: resolved.explicit, stop });
     await showDemoPredictions(run, data);
     return 0;
   } finally {
+    unregister();
+    stop.dispose();
     await Deno.remove(demoDir, { recursive: true });
   }
 }
 
-/** `mrpc-tune demo`: `train --demo`, offline on a generated task. */
-export const DEMO_COMMAND = defineCommand({
+/** `mrpc-tune demo`: `train --demo`, offline on a generated task, with the demo's defaults. */
+export const DEMO_COMMAND: Command = {
   name: "demo",
   summary:
     "Train a tiny model offline on a generated paraphrase task, then predict (= train --demo)",
-  options: TRAIN_OPTIONS.filter((o) => o.name !== "demo"),
-  run: (values, context) => runDemo({ ...values, demo: true }, context),
-});
+  options: DEMO_OPTIONS,
+  execute(argv, env) {
+    const given = new Set<string>();
+    const pre = new Set(
+      argv.filter((a) => a.startsWith("--")).map((a) => a.slice(2).split("=")[0]),
+    );
+    refuseIgnoredFlags(pre);
+    parseOptions(DEMO_OPTIONS, argv, { given }); // the demo's table: errors and --help agree
+    const values = parseOptions(TRAIN_OPTIONS, argv);
+    return runDemo({ ...values, demo: true }, { given, env });
+  },
+};

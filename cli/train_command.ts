@@ -6,7 +6,7 @@
  */
 import { defineCommand } from "./command.ts";
 import { runDemo } from "./demo_command.ts";
-import { resolveTrainConfig, TRAIN_OPTIONS } from "./train_options.ts";
+import { resolveTrainRun, TRAIN_OPTIONS } from "./train_options.ts";
 import { trainWith } from "./_train_run.ts";
 
 /** `mrpc-tune train`: fine-tune DistilBERT on MRPC. */
@@ -16,14 +16,14 @@ export const TRAIN_COMMAND = defineCommand({
   options: TRAIN_OPTIONS,
   async run(values, context) {
     if (values.demo) return await runDemo(values, context);
-    const config = await resolveTrainConfig(values, context.given);
+    const { config, explicit } = await resolveTrainRun(values, context.given);
     if (config.wandb_mode !== "disabled") {
       console.error(
         `W&B logging (--wandb_mode ${config.wandb_mode}) is not built yet: metrics are kept in ` +
           `each checkpoint's trainer_state.json`,
       );
     }
-    await trainWith(config, context.env);
+    await trainWith(config, context.env, { explicit });
     return 0;
   },
 });

@@ -158,6 +158,19 @@ export const TRAIN_OPTIONS = [
     metavar: "PATH|auto",
     description: "Resume from a checkpoint folder, or auto = the latest complete one",
   },
+  {
+    name: "overwrite_output_dir",
+    type: "boolean",
+    default: false,
+    description: "Train into a --checkpoint_dir that holds an earlier run's model or checkpoints " +
+      "(they are removed)",
+  },
+  {
+    name: "force_download",
+    type: "boolean",
+    default: false,
+    description: "Download Hub files again even when the cache has them",
+  },
   { ...BACKEND_OPTION, description: "TensorFlow.js backend" },
   {
     name: "max_train_samples",
@@ -270,23 +283,40 @@ export function mergeConfigFile<V extends OptionValues>(
   return merged as V;
 }
 
+/** A resolved run: its config and the keys the user set (flags and `--config` keys). */
+export interface ResolvedTrain {
+  readonly config: TrainConfig;
+  /** Keys set on the command line or in the `--config` file (not defaults). */
+  readonly explicit: ReadonlySet<string>;
+}
+
 /**
  * Reads `--config` when given and freezes the values into a {@linkcode TrainConfig} (the
- * `--config` path and the `--demo` mode are not part of it).
+ * `--config` path and the `--demo` mode are not part of it); also says which keys the user set.
  */
-export async function resolveTrainConfig(
+export async function resolveTrainRun(
   values: TrainOptionValues,
-  explicit: ReadonlySet<string>,
-): Promise<TrainConfig> {
+  given: ReadonlySet<string>,
+): Promise<ResolvedTrain> {
   let merged = values;
+  const explicit = new Set(given);
   const file = values.config;
   if (file !== undefined) {
     const json = await readJsonFile(file, { what: "--config" }).catch((err: Error) => {
       throw new UsageError(err.message.replace(/^Invalid --config/, "Invalid config"));
     });
-    merged = mergeConfigFile(TRAIN_OPTIONS, values, { explicit, file, json });
+    merged = mergeConfigFile(TRAIN_OPTIONS, values, { explicit: given, file, json });
+    for (const key of Object.keys(json as object)) explicit.add(key);
   }
   const { config: _config, demo: _demo, ...rest } = merged;
   const config: TrainConfig = rest;
-  return Object.freeze(config);
+  return { config: Object.freeze(config), explicit };
+}
+
+/** {@linkcode resolveTrainRun}'s config alone. */
+export async function resolveTrainConfig(
+  values: TrainOptionValues,
+  given: ReadonlySet<string>,
+): Promise<TrainConfig> {
+  return (await resolveTrainRun(values, given)).config;
 }

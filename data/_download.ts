@@ -1,14 +1,16 @@
 /**
  * Downloads one blob into a temporary `.incomplete` file: retries with backoff, resumes with
- * `Range: bytes=N-`, restarts when the server ignores the range, checks the size and (for LFS
- * files) the sha256, and deletes the temporary file on any failure.
+ * `Range: bytes=N-`, restarts when the server ignores the range, checks the size and the content
+ * (the sha256 of LFS files, the git blob sha1 of the others), and deletes the temporary file on
+ * any failure.
  *
  * @module
  */
 import { createHash } from "node:crypto";
+import { HubReplyError } from "./_hub_errors.ts";
 import { fetchFollowing, type FileRef, type HubHttp, statusError } from "./_hub_http.ts";
 import { startProgress } from "./_progress.ts";
-import { RetryableError, type RetryPolicy, withRetries } from "./_retry.ts";
+import { type Attempt, RetryableError, type RetryPolicy, withRetries } from "./_retry.ts";
 
 /** What the downloaded bytes must match, and how to fetch them. */
 export interface BlobDownloadOptions {
@@ -20,8 +22,10 @@ export interface BlobDownloadOptions {
   readonly label: string;
   /** Expected byte count, when the Hub said. */
   readonly size: number | null;
-  /** Expected lowercase hex sha256 (an LFS ETag), or null for no content check. */
+  /** Expected lowercase hex sha256 (an LFS ETag), or null. */
   readonly sha256: string | null;
+  /** Expected git blob sha1 (the ETag of a file not in LFS), or null. */
+  readonly gitSha1: string | null;
   /** Draw a progress bar (only happens when stderr is a terminal). */
   readonly progress: boolean;
 }
@@ -51,6 +55,15 @@ export async function sha256OfFile(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** Git's blob id of a file: `sha1("blob <size>\0" + bytes)`, the ETag of non-LFS Hub files. */
+export async function gitBlobSha1OfFile(path: string): Promise<string> {
+  const size = (await Deno.stat(path)).size;
+  const hash = createHash("sha1").update(`blob ${size}\0`);
+  using file = await Deno.open(path, { read: true });
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.digest("hex");
+}
+
 /** `bytes 100-199/200` → 100; null when absent or malformed. */
 function contentRangeStart(header: string | null): number | null {
   const match = header === null ? null : /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(header.trim());
@@ -65,6 +78,7 @@ async function attemptDownload(
   url: string,
   tempPath: string,
   options: BlobDownloadOptions,
+  attempt: Attempt,
 ): Promise<void> {
   let offset = await fileSize(tempPath);
   if (options.size !== null && offset > options.size) {
@@ -114,6 +128,7 @@ async function attemptDownload(
         }
         written += chunk.length;
         progress.update(written);
+        attempt.progress();
       }
     }
     await file.sync();
@@ -122,9 +137,7 @@ async function attemptDownload(
     }
     if (options.size !== null && written > options.size) {
       await Deno.truncate(tempPath, 0);
-      throw new Error(
-        `Downloaded ${options.file.describe} has ${written} bytes, expected ${options.size}`,
-      );
+      throw new HubReplyError(`the download has ${written} bytes, expected ${options.size}`);
     }
   } finally {
     clearTimeout(timer);
@@ -143,16 +156,23 @@ export async function downloadBlob(
 ): Promise<void> {
   try {
     await withRetries(
-      options.file.describe,
       options.policy,
-      () => attemptDownload(url, tempPath, options),
+      { timeoutMs: options.http.timeoutMs },
+      (attempt) => attemptDownload(url, tempPath, options, attempt),
     );
     if (options.sha256 !== null) {
       const actual = await sha256OfFile(tempPath);
       if (actual !== options.sha256) {
-        throw new Error(
-          `Downloaded ${options.file.describe} is corrupt: its sha256 is ${actual}, ` +
-            `expected ${options.sha256}`,
+        throw new HubReplyError(
+          `the download is corrupt: its sha256 is ${actual}, the Hub said ${options.sha256}`,
+        );
+      }
+    }
+    if (options.gitSha1 !== null) {
+      const actual = await gitBlobSha1OfFile(tempPath);
+      if (actual !== options.gitSha1) {
+        throw new HubReplyError(
+          `the download is corrupt: its git blob sha1 is ${actual}, the Hub said ${options.gitSha1}`,
         );
       }
     }

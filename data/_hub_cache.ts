@@ -14,8 +14,9 @@
  *
  * @module
  */
-import { dirname, join, relative } from "node:path";
+import { HubReplyError } from "./_hub_errors.ts";
 import { InputError } from "./errors.ts";
+import { dirname, join, relative } from "node:path";
 
 /** Which kind of Hub repository a file lives in. */
 export type RepoType = "model" | "dataset";
@@ -28,12 +29,15 @@ export function describeRepo(repoType: RepoType, repoId: string): string {
   return `${repoType} ${JSON.stringify(repoId)}`;
 }
 
+/** Whether `repoId` is `name` or `owner/name` as the Hub allows them. */
+export function isRepoId(repoId: string): boolean {
+  return !(repoId.length > 96 || !REPO_ID.test(repoId) || repoId.includes("--") ||
+    repoId.includes("..") || repoId.split("/").some((part) => /^[.-]|[.-]$/.test(part)));
+}
+
 /** Throws an InputError unless `repoId` is `name` or `owner/name` as the Hub allows them. */
 export function checkRepoId(repoType: RepoType, repoId: string): void {
-  if (
-    repoId.length > 96 || !REPO_ID.test(repoId) || repoId.includes("--") ||
-    repoId.includes("..") || repoId.split("/").some((part) => /^[.-]|[.-]$/.test(part))
-  ) {
+  if (!isRepoId(repoId)) {
     throw new InputError(
       `Invalid ${repoType} id ${JSON.stringify(repoId)}: expected "name" or "owner/name" ` +
         `of letters, digits, "-", "_" and "."`,
@@ -66,7 +70,7 @@ export function checkRelativeName(what: "file name" | "revision", name: string):
  */
 export function checkServerSegment(what: string, value: string, url: string): void {
   if (!SAFE_SEGMENT.test(value) || value === "." || value === ".." || value.length > 256) {
-    throw new Error(`Unsafe ${what} ${JSON.stringify(value)} in the reply from "${url}"`);
+    throw new HubReplyError(`unsafe ${what} ${JSON.stringify(value)} in the reply from "${url}"`);
   }
 }
 

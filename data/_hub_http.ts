@@ -5,6 +5,7 @@
  * @module
  */
 import { InputError } from "./errors.ts";
+import { HubReplyError } from "./_hub_errors.ts";
 import { isRetryableStatus, parseRetryAfter, RetryableError } from "./_retry.ts";
 
 const MAX_REDIRECTS = 10;
@@ -88,7 +89,7 @@ export async function fetchFollowing(
     }
     await response.body?.cancel();
     if (hop >= MAX_REDIRECTS) {
-      throw new Error(`Too many redirects from "${displayUrl(url)}"`);
+      throw new HubReplyError(`too many redirects from "${displayUrl(url)}"`);
     }
     current = next;
   }
@@ -128,7 +129,7 @@ export async function statusError(
   if (response.status === 404) {
     return new InputError(`Cannot find ${file.describe} ${where} (${status})`);
   }
-  return new Error(`Cannot download ${file.describe}: ${status} from "${displayUrl(url)}"`);
+  return new HubReplyError(`${status} from "${displayUrl(url)}"`);
 }
 
 /**
@@ -138,12 +139,14 @@ export async function statusError(
 export async function fetchMetadata(
   resolveUrl: string,
   http: HubHttp,
-  file: FileRef,
+  options: { file: FileRef; remainingMs: number },
 ): Promise<FileMetadata> {
+  const { file } = options;
+  const timeout = Math.max(1, Math.min(http.timeoutMs, options.remainingMs));
   const { response, url } = await fetchFollowing(resolveUrl, http, {
     method: "HEAD",
     stopAtCrossOrigin: true,
-    signal: AbortSignal.timeout(http.timeoutMs),
+    signal: AbortSignal.timeout(timeout),
   });
   await response.body?.cancel();
   const isRedirect = response.status >= 300 && response.status <= 399;
@@ -152,8 +155,8 @@ export async function fetchMetadata(
   const commit = headers.get("X-Repo-Commit");
   const etag = headers.get("X-Linked-Etag") ?? headers.get("ETag");
   if (commit === null || etag === null) {
-    throw new Error(
-      `Cannot download ${file.describe}: the reply from "${displayUrl(url)}" lacks ` +
+    throw new HubReplyError(
+      `the reply from "${displayUrl(url)}" lacks ` +
         `${commit === null ? "X-Repo-Commit" : "an ETag"} (is HF_ENDPOINT a Hugging Face Hub?)`,
     );
   }

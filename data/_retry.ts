@@ -1,6 +1,8 @@
 /**
  * Bounded retries with exponential backoff for Hub requests: 429 and 5xx replies and dropped
- * connections are retried, honouring `Retry-After`; everything else fails at once.
+ * connections are retried, honouring `Retry-After`, for at most `maxAttempts` tries and at most
+ * `deadlineMs` since the last progress; everything else fails at once. A try that gives up
+ * throws {@linkcode RetriesExhausted} with a short reason a person can read.
  *
  * @module
  */
@@ -13,6 +15,11 @@ export interface RetryPolicy {
   readonly backoffBaseMs: number;
   /** Upper bound of any single wait, `Retry-After` included (default 30 000 ms). */
   readonly maxBackoffMs: number;
+  /**
+   * No new try starts this long after the first one (or after the last progress a try reported),
+   * and a wait never runs past it (default 30 000 ms).
+   */
+  readonly deadlineMs: number;
 }
 
 /** The defaults, close to Python `huggingface_hub`'s `http_backoff`. */
@@ -20,7 +27,27 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   maxAttempts: 5,
   backoffBaseMs: 1000,
   maxBackoffMs: 30_000,
+  deadlineMs: 30_000,
 });
+
+/** Every try failed: why the last one did, how many were made and how long it all took. */
+export class RetriesExhausted extends Error {
+  readonly reason: string;
+  readonly tries: number;
+  readonly seconds: number;
+
+  constructor(reason: string, tries: number, seconds: number) {
+    super(
+      `${reason} (gave up after ${tries} ${tries === 1 ? "try" : "tries"} in ${
+        seconds.toFixed(1)
+      } s)`,
+    );
+    this.name = "RetriesExhausted";
+    this.reason = reason;
+    this.tries = tries;
+    this.seconds = seconds;
+  }
+}
 
 /** A failure worth another try (429, 5xx, a dropped connection, a short body). */
 export class RetryableError extends Error {
@@ -61,6 +88,37 @@ export function retryDelayMs(
   return Math.min(policy.maxBackoffMs, retryAfterMs ?? backoff);
 }
 
+/**
+ * A network failure in a few words: "connection refused", "host not found (DNS)", "no reply
+ * within 10 s", "the reply was not valid HTTP", "the connection was closed", or the status line.
+ */
+export function describeFailure(err: unknown, timeoutMs: number): string {
+  if (err instanceof RetryableError) return err.message;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError")) {
+    return `no reply within ${formatSeconds(timeoutMs)}`;
+  }
+  if (/connection refused/i.test(message)) return "connection refused";
+  if (/dns error|failed to lookup|name or service not known|nodename nor servname/i.test(message)) {
+    return "host not found (DNS)";
+  }
+  if (/timed out|no data for/i.test(message)) return `no reply within ${formatSeconds(timeoutMs)}`;
+  if (
+    /invalid http|parse|invalid (status|header|chunk)|malformed|unexpected message/i.test(message)
+  ) {
+    return "the reply was not valid HTTP";
+  }
+  if (/connection (closed|reset)|broken pipe|incomplete message|unexpected eof/i.test(message)) {
+    return "the connection was closed";
+  }
+  const line = message.split("\n")[0].trim();
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
 /** Classifies a thrown value: network-level failures (not our own bugs) are retryable. */
 export function isNetworkError(err: unknown): boolean {
   return err instanceof TypeError || err instanceof Deno.errors.ConnectionReset ||
@@ -69,28 +127,48 @@ export function isNetworkError(err: unknown): boolean {
     (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError"));
 }
 
+/** What a try is given: its number, the time left before the deadline, and a progress hook. */
+export interface Attempt {
+  /** 1 for the first try. */
+  readonly n: number;
+  /** Milliseconds until the deadline (a try may cap its own timeouts with it). */
+  readonly remainingMs: number;
+  /** Call when bytes arrive: the deadline then counts from now. */
+  readonly progress: () => void;
+}
+
 /**
- * Runs `attempt(n)` until it succeeds, retrying RetryableErrors and network errors with backoff
- * up to `policy.maxAttempts` tries. The last failure is rethrown with `what` and the number of
- * tries in its message.
+ * Runs `attempt` until it succeeds, retrying RetryableErrors and network errors with backoff
+ * for at most `policy.maxAttempts` tries and `policy.deadlineMs` since the start or the last
+ * progress. The last failure becomes a {@linkcode RetriesExhausted} whose reason
+ * `describeFailure(err, timeoutMs)` gives; other errors are rethrown as they are.
  */
 export async function withRetries<T>(
-  what: string,
   policy: RetryPolicy,
-  attempt: (n: number) => Promise<T>,
+  options: { timeoutMs: number },
+  attempt: (a: Attempt) => Promise<T>,
 ): Promise<T> {
+  const start = performance.now();
+  let since = start;
+  const progress = () => since = performance.now();
   for (let n = 1;; n++) {
     try {
-      return await attempt(n);
+      return await attempt({
+        n,
+        remainingMs: since + policy.deadlineMs - performance.now(),
+        progress,
+      });
     } catch (err) {
       const retryable = err instanceof RetryableError || isNetworkError(err);
       if (!retryable) throw err;
-      const reason = err instanceof Error ? err.message : String(err);
-      if (n >= policy.maxAttempts) {
-        throw new Error(`Cannot download ${what} after ${n} tries: ${reason}`, { cause: err });
-      }
       const retryAfter = err instanceof RetryableError ? err.retryAfterMs : null;
-      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(n, policy, retryAfter)));
+      const wait = retryDelayMs(n, policy, retryAfter);
+      const left = since + policy.deadlineMs - performance.now();
+      if (n >= policy.maxAttempts || wait >= left) {
+        const seconds = (performance.now() - start) / 1000;
+        throw new RetriesExhausted(describeFailure(err, options.timeoutMs), n, seconds);
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 }

@@ -7,6 +7,7 @@
  *   config). One line, exit code 2, nothing saved is touched.
  * - {@linkcode RunError}: the run failed for a reason outside the user's input (network, disk,
  *   divergence). One line, exit code 1.
+ * - {@linkcode Interrupted}: a signal stopped the run after it saved its state: 130 / 143.
  *
  * @module
  */
@@ -24,5 +25,30 @@ export class RunError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "RunError";
+  }
+}
+
+/** The signals a run stops on, with the exit codes shells use for them (128 + number). */
+export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** A stop signal a run honours. */
+export type StopSignalName = keyof typeof SIGNAL_EXIT_CODES;
+
+/**
+ * The run was stopped by a signal (Ctrl-C, `docker stop`) after saving what it had: the CLI
+ * prints the message and exits 130 (SIGINT) or 143 (SIGTERM).
+ */
+export class Interrupted extends Error {
+  readonly signal: StopSignalName;
+
+  constructor(signal: StopSignalName, message: string) {
+    super(message);
+    this.name = "Interrupted";
+    this.signal = signal;
+  }
+
+  /** 130 for SIGINT, 143 for SIGTERM. */
+  get exitCode(): number {
+    return SIGNAL_EXIT_CODES[this.signal];
   }
 }

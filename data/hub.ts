@@ -3,8 +3,11 @@
  * the Python library already fetched is reused, and what this client fetches Python reuses.
  *
  * Every download goes to `blobs/<etag>.incomplete`, is retried with backoff on 429/5xx and
- * dropped connections, resumes with `Range`, is checked for size and (LFS files) sha256, and only
- * then is renamed into place; a failed download leaves no partial file behind.
+ * dropped connections, resumes with `Range`, is checked for size and content (the sha256 of LFS
+ * files, the git blob sha1 of the others), and only then is renamed into place; a failed download
+ * leaves no partial file behind. A download that cannot be made is a `RunError` of one line that
+ * says what was fetched, from where, why it failed and what to do; giving up takes at most
+ * `3 × HF_HUB_ETAG_TIMEOUT` (30 s by default) since the last byte received.
  *
  * @example
  * ```ts
@@ -17,8 +20,8 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
-import { InputError } from "./errors.ts";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { InputError, RunError } from "./errors.ts";
 import {
   blobPath,
   checkRelativeName,
@@ -35,10 +38,19 @@ import {
   writeRef,
 } from "./_hub_cache.ts";
 import { downloadBlob } from "./_download.ts";
+import { HubReplyError } from "./_hub_errors.ts";
 import { fetchMetadata, type FileRef, type HubHttp } from "./_hub_http.ts";
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from "./_retry.ts";
+import {
+  DEFAULT_RETRY_POLICY,
+  describeFailure,
+  isNetworkError,
+  RetriesExhausted,
+  type RetryPolicy,
+  withRetries,
+} from "./_retry.ts";
 
 export type { RepoType } from "./_hub_cache.ts";
+export { isRepoId } from "./_hub_cache.ts";
 export type { RetryPolicy } from "./_retry.ts";
 
 /**
@@ -54,8 +66,15 @@ export interface HubOptions {
   readonly offline: boolean;
   /** Bearer token (HF_TOKEN), sent to the endpoint's origin only. */
   readonly token?: string;
-  /** Milliseconds a silent server is waited for (HF_HUB_DOWNLOAD_TIMEOUT; default 10 000). */
+  /** Milliseconds a download waits for the next bytes (HF_HUB_DOWNLOAD_TIMEOUT; default 10 000). */
   readonly timeoutMs?: number;
+  /**
+   * Milliseconds a metadata request waits for its reply (HF_HUB_ETAG_TIMEOUT; default 10 000);
+   * retrying stops three times this long after the first try or the last byte received.
+   */
+  readonly etagTimeoutMs?: number;
+  /** Download again even when the cache has the file (`--force_download`). */
+  readonly forceDownload?: boolean;
   /** Retry policy overrides (tests shorten the backoff). */
   readonly retry?: Partial<RetryPolicy>;
 }
@@ -76,6 +95,7 @@ export const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
 
 const COMMIT_HASH = /^[0-9a-f]{40}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
+const GIT_SHA1 = /^[0-9a-f]{40}$/;
 
 function isTrue(value: string | undefined): boolean {
   return ["1", "ON", "YES", "TRUE"].includes((value ?? "").trim().toUpperCase());
@@ -131,21 +151,59 @@ function endpointFromEnv(env: Record<string, string | undefined>): string {
  * ```
  */
 export function hubOptionsFromEnv(env: Record<string, string | undefined>): HubOptions {
-  const timeoutText = envValue(env, "HF_HUB_DOWNLOAD_TIMEOUT");
-  const timeoutSeconds = timeoutText === undefined ? 10 : Number(timeoutText);
-  if (!(timeoutSeconds > 0)) {
-    throw new InputError(
-      `Invalid HF_HUB_DOWNLOAD_TIMEOUT ${JSON.stringify(timeoutText)}: expected seconds above 0`,
-    );
-  }
+  const seconds = (name: string) => {
+    const text = envValue(env, name);
+    const value = text === undefined ? 10 : Number(text);
+    if (!(value > 0)) {
+      throw new InputError(`Invalid ${name} ${JSON.stringify(text)}: expected seconds above 0`);
+    }
+    return Math.round(value * 1000);
+  };
   const token = envValue(env, "HF_TOKEN");
   return Object.freeze({
     endpoint: endpointFromEnv(env),
     cacheDir: cacheDirFromEnv(env),
     offline: isTrue(env.HF_HUB_OFFLINE),
-    timeoutMs: Math.round(timeoutSeconds * 1000),
+    timeoutMs: seconds("HF_HUB_DOWNLOAD_TIMEOUT"),
+    etagTimeoutMs: seconds("HF_HUB_ETAG_TIMEOUT"),
     ...(token ? { token } : {}),
   });
+}
+
+/** What a user can do when the Hub cannot be reached for a file of `repoType`. */
+function offlineHint(repoType: RepoType): string {
+  const local = repoType === "dataset"
+    ? "pass local --train_file/--validation_file"
+    : "pass a local --model folder";
+  return `check the network and HF_ENDPOINT, ${local}, or set HF_HUB_OFFLINE=1 to use the cache`;
+}
+
+/** True when `path` lies inside the hub cache of `hub`. */
+export function isInHubCache(path: string, hub: HubOptions): boolean {
+  const rel = relative(resolve(hub.cacheDir), resolve(path));
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+/**
+ * Runs `body` (which reads files the Hub client downloaded) and, when it fails with an
+ * InputError naming a file inside the cache, adds how to fetch that file again: a bad download
+ * must not poison later runs without saying how to mend it.
+ */
+export async function withCacheHint<T>(
+  hub: HubOptions | undefined,
+  body: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (!(err instanceof InputError) || hub === undefined) throw err;
+    const named = [...err.message.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+    const cached = named.find((p) => isInHubCache(p, hub));
+    if (cached === undefined) throw err;
+    throw new InputError(
+      `${err.message} (a cached download: fetch it again with --force_download)`,
+    );
+  }
 }
 
 /** The snapshot path of `filename` when the cache already resolves `revision` to it. */
@@ -207,7 +265,7 @@ export async function downloadFile(
     revision,
   };
 
-  const cached = await findCached(repo, revision, filename);
+  const cached = hub.forceDownload ? null : await findCached(repo, revision, filename);
   if (cached !== null) return cached;
   if (hub.offline) {
     const at = revision === "main" ? "" : ` at revision ${JSON.stringify(revision)}`;
@@ -216,40 +274,65 @@ export async function downloadFile(
     );
   }
 
-  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...hub.retry };
-  const http: HubHttp = {
-    endpointOrigin: new URL(hub.endpoint).origin,
-    token: hub.token,
-    timeoutMs: hub.timeoutMs ?? 10_000,
+  const etagTimeoutMs = hub.etagTimeoutMs ?? 10_000;
+  const policy: RetryPolicy = {
+    ...DEFAULT_RETRY_POLICY,
+    deadlineMs: 3 * etagTimeoutMs,
+    ...hub.retry,
   };
-  const url = resolveUrl(hub.endpoint, repoType, repoId, revision, filename);
-  const meta = await withRetries(file.describe, policy, () => fetchMetadata(url, http, file));
-  checkServerSegment("commit hash", meta.commit, url);
-  checkServerSegment("ETag", meta.etag, url);
-  if (revision !== meta.commit) await writeRef(repo, revision, meta.commit);
+  const endpointOrigin = new URL(hub.endpoint).origin;
+  const http: HubHttp = { endpointOrigin, token: hub.token, timeoutMs: hub.timeoutMs ?? 10_000 };
+  const force = hub.forceDownload ?? false;
+  try {
+    const url = resolveUrl(hub.endpoint, repoType, repoId, revision, filename);
+    const meta = await withRetries(
+      policy,
+      { timeoutMs: etagTimeoutMs },
+      (attempt) =>
+        fetchMetadata(url, { ...http, timeoutMs: etagTimeoutMs }, {
+          file,
+          remainingMs: attempt.remainingMs,
+        }),
+    );
+    checkServerSegment("commit hash", meta.commit, url);
+    checkServerSegment("ETag", meta.etag, url);
+    if (revision !== meta.commit) await writeRef(repo, revision, meta.commit);
 
-  const pointer = snapshotPath(repo, meta.commit, filename);
-  if (await fileExists(pointer)) return pointer;
-  const blob = blobPath(repo, meta.etag);
-  await Deno.mkdir(dirname(blob), { recursive: true });
-  await withFileLock(join(repo.locks, `${meta.etag}.lock`), async () => {
-    if (await fileExists(pointer)) return; // Another caller finished it while we waited.
-    if (!(await fileExists(blob))) {
-      const temp = `${blob}.incomplete`;
-      await downloadBlob(meta.downloadUrl, temp, {
-        http,
-        policy,
-        file,
-        label: filename.split("/").at(-1)!,
-        size: meta.size,
-        sha256: SHA256.test(meta.etag) ? meta.etag : null,
-        progress: options.progress ?? true,
-      });
-      await Deno.rename(temp, blob);
+    const pointer = snapshotPath(repo, meta.commit, filename);
+    if (!force && await fileExists(pointer)) return pointer;
+    const blob = blobPath(repo, meta.etag);
+    await Deno.mkdir(dirname(blob), { recursive: true });
+    await withFileLock(join(repo.locks, `${meta.etag}.lock`), async () => {
+      if (!force && await fileExists(pointer)) return; // Another caller finished it meanwhile.
+      if (force || !(await fileExists(blob))) {
+        const temp = `${blob}.incomplete`;
+        await downloadBlob(meta.downloadUrl, temp, {
+          http,
+          policy,
+          file,
+          label: filename.split("/").at(-1)!,
+          size: meta.size,
+          sha256: SHA256.test(meta.etag) ? meta.etag : null,
+          gitSha1: GIT_SHA1.test(meta.etag) ? meta.etag : null,
+          progress: options.progress ?? true,
+        });
+        await Deno.rename(temp, blob);
+      }
+      await linkSnapshot(blob, pointer);
+    });
+    return pointer;
+  } catch (err) {
+    if (!(err instanceof RetriesExhausted || err instanceof HubReplyError || isNetworkError(err))) {
+      throw err;
     }
-    await linkSnapshot(blob, pointer);
-  });
-  return pointer;
+    const reason = err instanceof Error && !isNetworkError(err)
+      ? err.message
+      : describeFailure(err, etagTimeoutMs);
+    throw new RunError(
+      `Cannot download ${file.describe} from "${endpointOrigin}": ${reason}; ` +
+        offlineHint(repoType),
+    );
+  }
 }
 
 /** Downloads several files of one repository in order; returns their local paths. */

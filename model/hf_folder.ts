@@ -6,7 +6,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { downloadFile, type HubOptions, InputError } from "../data/mod.ts";
+import { downloadFile, type HubOptions, InputError, isRepoId } from "../data/mod.ts";
 import {
   readJsonFile,
   readSafetensorsFile,
@@ -57,9 +57,30 @@ export async function resolveModelDir(
   options: { hub?: HubOptions } = {},
 ): Promise<string> {
   if (await isDir(nameOrDir)) return nameOrDir;
+  const isFile = await Deno.stat(nameOrDir).then((s) => s.isFile, () => false);
+  if (isFile) throw new InputError(`Cannot load model "${nameOrDir}": it is a file, not a folder`);
+  const pathLike = /^(\.{1,2}|~)?\//.test(nameOrDir) || nameOrDir.includes("\\");
+  if (pathLike || !isRepoId(nameOrDir)) {
+    throw new InputError(
+      `Cannot find model "${nameOrDir}": no such folder, and it is not a Hub model id`,
+    );
+  }
   if (!options.hub) throw new InputError(`Cannot find model folder "${nameOrDir}"`);
   const hub = options.hub;
-  const config = await downloadFile(nameOrDir, "config.json", { hub });
+  let config: string;
+  try {
+    config = await downloadFile(nameOrDir, "config.json", { hub });
+  } catch (err) {
+    if (!(err instanceof InputError && /^Cannot (find|access) /.test(err.message))) throw err;
+    const status = /\((HTTP [^)]*|HF_HUB_OFFLINE=1)\)/.exec(err.message)?.[1];
+    const where = hub.offline
+      ? `the cache "${hub.cacheDir}" (HF_HUB_OFFLINE=1)`
+      : `the Hub "${hub.endpoint}"`;
+    throw new InputError(
+      `Cannot find model "${nameOrDir}": no such local folder, and ${where} has no model ` +
+        `"${nameOrDir}"${status && !hub.offline ? ` (${status})` : ""}`,
+    );
+  }
   await downloadFile(nameOrDir, "model.safetensors", { hub });
   for (const name of TOKENIZER_FILES) {
     try {
@@ -114,6 +135,13 @@ export async function loadPretrained(
     if (shape.length !== t.shape.length || shape.some((d, i) => d !== t.shape[i])) {
       throw new InputError(
         `Cannot load "${path}": tensor "${rawName}" has shape [${t.shape}], expected [${shape}]`,
+      );
+    }
+    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    if (bad !== -1) {
+      throw new InputError(
+        `Cannot load "${path}": tensor "${rawName}" holds ${t.data[bad]} at index ${bad} ` +
+          `(a diverged or corrupted model)`,
       );
     }
     weights.set(name, { shape: t.shape, data: t.data });

@@ -49,6 +49,7 @@ export interface TrainerState {
    */
   readonly rng: { readonly seed: number; readonly scheme: string };
   readonly best_metric: number | null;
+  /** Folder name of the best checkpoint (`checkpoint-<step>`, inside the checkpoint dir), or null. */
   readonly best_model_checkpoint: string | null;
   readonly evals_without_improvement: number;
   readonly nonfinite_steps: number;
@@ -56,6 +57,96 @@ export interface TrainerState {
   readonly log_history: readonly LogEntry[];
   /** The resolved configuration, without secrets. */
   readonly config: Readonly<Record<string, unknown>>;
+  /** sha256 of the training and validation examples (absent in checkpoints of early versions). */
+  readonly data?: { readonly train_sha256: string; readonly validation_sha256: string };
+}
+
+function isInt(v: unknown, min = 0): v is number {
+  return Number.isInteger(v) && (v as number) >= min;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks a parsed `trainer_state.json` field by field (types and ranges); an `InputError`
+ * naming the file and the field otherwise: `Invalid "ck/checkpoint-4/trainer_state.json": field
+ * "global_step" (999) is beyond "total_steps" (12)`.
+ */
+export function validateTrainerState(json: unknown, path: string): TrainerState {
+  const fail = (problem: string): never => {
+    throw new InputError(`Invalid "${path}": ${problem}`);
+  };
+  if (!isRecord(json) || json.version !== 1) fail("not a mrpc-tune trainer state (version 1)");
+  const s = json as Record<string, unknown>;
+  const field = (name: string, ok: boolean, expected: string) => {
+    if (!ok) {
+      fail(`field "${name}" must be ${expected}, found ${JSON.stringify(s[name]) ?? "nothing"}`);
+    }
+  };
+  for (const name of ["steps_per_epoch", "total_steps"]) {
+    field(name, isInt(s[name], 1), "a positive integer");
+  }
+  for (
+    const name of [
+      "global_step",
+      "epoch_index",
+      "batches_consumed_in_epoch",
+      "optimizer_steps",
+      "evals_without_improvement",
+      "nonfinite_steps",
+      "consecutive_nonfinite",
+    ]
+  ) {
+    field(name, isInt(s[name]), "a non-negative integer");
+  }
+  field("epoch", typeof s.epoch === "number" && s.epoch >= 0, "a non-negative number");
+  const step = s.global_step as number, total = s.total_steps as number;
+  if (step > total) fail(`field "global_step" (${step}) is beyond "total_steps" (${total})`);
+  if ((s.optimizer_steps as number) > step) {
+    fail(`field "optimizer_steps" (${s.optimizer_steps}) is beyond "global_step" (${step})`);
+  }
+  if ((s.consecutive_nonfinite as number) > (s.nonfinite_steps as number)) {
+    fail(`field "consecutive_nonfinite" is beyond "nonfinite_steps"`);
+  }
+  field(
+    "rng",
+    isRecord(s.rng) && isInt(s.rng.seed) && typeof s.rng.scheme === "string",
+    'an object {"seed": integer, "scheme": string}',
+  );
+  field(
+    "best_metric",
+    s.best_metric === null || (typeof s.best_metric === "number" && Number.isFinite(s.best_metric)),
+    "null or a finite number",
+  );
+  field(
+    "best_model_checkpoint",
+    s.best_model_checkpoint === null ||
+      (typeof s.best_model_checkpoint === "string" &&
+        /(^|[\\/])checkpoint-\d+[\\/]?$/.test(s.best_model_checkpoint)),
+    'null or a "checkpoint-<step>" folder',
+  );
+  const history = s.log_history;
+  field(
+    "log_history",
+    Array.isArray(history) &&
+      history.every((e) =>
+        isRecord(e) && isInt(e.step) &&
+        Object.values(e).every((v) => typeof v === "number")
+      ),
+    'an array of objects of numbers with a "step"',
+  );
+  field("config", isRecord(s.config), "an object");
+  if (s.data !== undefined) {
+    field(
+      "data",
+      isRecord(s.data) && typeof s.data.train_sha256 === "string" &&
+        typeof s.data.validation_sha256 === "string",
+      'an object {"train_sha256", "validation_sha256"}',
+    );
+  }
+  return json as unknown as TrainerState;
 }
 
 /** File names inside a checkpoint folder. */
@@ -134,10 +225,7 @@ export async function loadCheckpointState(
     throw new InputError(`Cannot resume from "${path}": not a complete checkpoint folder`);
   }
   const statePath = join(path, TRAINER_STATE_FILE);
-  const state = await readJsonFile(statePath) as TrainerState;
-  if (state?.version !== 1 || !Number.isInteger(state.global_step)) {
-    throw new InputError(`Invalid "${statePath}": not a mrpc-tune trainer state (version 1)`);
-  }
+  const state = validateTrainerState(await readJsonFile(statePath), statePath);
   const optPath = join(path, OPTIMIZER_FILE);
   const file = await readSafetensorsFile(optPath);
   const step = Number(file.metadata.step);

@@ -20,7 +20,7 @@ import {
 import { rotateCheckpoints } from "./checkpoint_rotation.ts";
 import { evaluate } from "./evaluate.ts";
 import type { EvalMetrics } from "./metrics.ts";
-import type { ProgressReporter } from "./progress.ts";
+import { formatNumber, type ProgressReporter } from "./progress.ts";
 import type { RunPlan } from "./run_plan.ts";
 import type { RunState } from "./run_state.ts";
 import type { TrainConfig } from "./train_config.ts";
@@ -50,9 +50,41 @@ export function evalResultsJson(m: EvalMetrics, step: number): Record<string, nu
 }
 
 /**
+ * Writes `checkpoint-<step>` of the current state (with `eval_results.json` when `metrics` are
+ * given) and rotates old checkpoints. Refuses (a `RunError`) to save non-finite weights.
+ */
+export async function saveCheckpointNow(
+  ctx: SaveContext,
+  state: RunState,
+  metrics: EvalMetrics | null,
+): Promise<void> {
+  const { config, plan, setup } = ctx;
+  const bad = firstNonFinite(ctx.stepper.params);
+  if (bad) throw new RunError(`Refusing to save non-finite weights ("${bad}")`);
+  const shapes = new Map([...ctx.model.params].map(([n, v]) => [n, v.shape] as const));
+  const trainerState = state.toTrainerState(plan, {
+    config,
+    optimizerSteps: ctx.optimizer.stepCount,
+    data: setup.data,
+  });
+  await saveCheckpoint(config.checkpoint_dir, {
+    config: setup.pretrained.config,
+    params: ctx.stepper.params,
+    shapes,
+    optimizer: ctx.optimizer.state(),
+    state: trainerState,
+    tokenizerDir: setup.tokenizerDir,
+    extraJson: metrics ? { [EVAL_RESULTS_FILE]: evalResultsJson(metrics, state.step) } : {},
+  });
+  await rotateCheckpoints(config.checkpoint_dir, {
+    keep: config.save_total_limit,
+    bestPath: state.bestCheckpoint && join(config.checkpoint_dir, state.bestCheckpoint),
+  });
+}
+
+/**
  * Evaluates at `state.step`, records the result in `state`, writes `checkpoint-<step>` and
- * rotates. Returns true when early stopping ends the run. Refuses (a `RunError`) to save
- * non-finite weights.
+ * rotates. Returns true when early stopping ends the run.
  */
 export async function evaluateAndSave(ctx: SaveContext, state: RunState): Promise<boolean> {
   const { config, plan, setup, progress } = ctx;
@@ -60,28 +92,15 @@ export async function evaluateAndSave(ctx: SaveContext, state: RunState): Promis
     batchSize: plan.evalBatchSize,
     padId: setup.tokenizer.padId,
   });
-  const checkpoint = join(config.checkpoint_dir, `checkpoint-${state.step}`);
-  state.recordEval(plan, metrics, { metric: config.metric_for_best_model, checkpoint });
+  state.recordEval(plan, metrics, {
+    metric: config.metric_for_best_model,
+    checkpoint: `checkpoint-${state.step}`,
+  });
   progress.line(
-    `eval step ${state.step}: loss ${metrics.loss.toFixed(4)} accuracy ` +
-      `${metrics.accuracy.toFixed(4)} f1 ${metrics.f1.toFixed(4)} (${metrics.count} pairs)`,
+    `eval step ${state.step}: loss ${formatNumber(metrics.loss)} accuracy ` +
+      `${formatNumber(metrics.accuracy)} f1 ${formatNumber(metrics.f1)} (${metrics.count} pairs)`,
   );
-  const bad = firstNonFinite(ctx.stepper.params);
-  if (bad) throw new RunError(`Refusing to save non-finite weights ("${bad}")`);
-  const shapes = new Map([...ctx.model.params].map(([n, v]) => [n, v.shape] as const));
-  await saveCheckpoint(config.checkpoint_dir, {
-    config: setup.pretrained.config,
-    params: ctx.stepper.params,
-    shapes,
-    optimizer: ctx.optimizer.state(),
-    state: state.toTrainerState(plan, { config, optimizerSteps: ctx.optimizer.stepCount }),
-    tokenizerDir: setup.tokenizerDir,
-    extraJson: { [EVAL_RESULTS_FILE]: evalResultsJson(metrics, state.step) },
-  });
-  await rotateCheckpoints(config.checkpoint_dir, {
-    keep: config.save_total_limit,
-    bestPath: state.bestCheckpoint,
-  });
+  await saveCheckpointNow(ctx, state, metrics);
   const patience = config.early_stopping_patience;
   return patience > 0 && state.evalsWithoutImprovement >= patience;
 }
@@ -92,8 +111,8 @@ export async function exportBest(
   state: RunState,
   log: (line: string) => void,
 ): Promise<void> {
-  const best = state.bestCheckpoint;
-  if (!best) return;
+  if (!state.bestCheckpoint) return;
+  const best = join(config.checkpoint_dir, state.bestCheckpoint);
   for await (const entry of Deno.readDir(best)) {
     if (!entry.isFile || entry.name === OPTIMIZER_FILE || entry.name === COMPLETE_MARKER) continue;
     await writeFileAtomic(
@@ -102,8 +121,6 @@ export async function exportBest(
     );
   }
   const metric = config.metric_for_best_model;
-  log(
-    `Best model (${metric} ${state.bestEval?.[metric]}) from "${best}" saved to ` +
-      `"${config.checkpoint_dir}"`,
-  );
+  const value = state.bestEval ? formatNumber(state.bestEval[metric]) : "?";
+  log(`Best model (${metric} ${value}) from "${best}" saved to "${config.checkpoint_dir}"`);
 }

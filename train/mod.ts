@@ -7,7 +7,7 @@
  * ```ts
  * import { prepareTraining, ProgressReporter, runTraining } from "../train/mod.ts";
  * const setup = await prepareTraining(config, { hub, log });
- * const result = await runTraining(config, setup, { log, progress, backend: "wasm" });
+ * const result = await runTraining(setup, { log, progress, backend: "wasm" });
  * ```
  *
  * @module

@@ -26,9 +26,22 @@ export function formatDuration(seconds: number): string {
   return `${r}s`;
 }
 
+/**
+ * A loss or metric for people: 4 decimals in the usual range, 3 significant digits in exponent
+ * form outside it (`1.87e9`, `3.20e-5`), `NaN` / `Infinity` as they are.
+ */
+export function formatNumber(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return x.toExponential(2).replace("e+", "e");
+  return x.toFixed(4);
+}
+
 /** The one-line text of a sample (shared by the bar and the plain lines). */
 export function formatSample(p: ProgressSample): string {
-  return `epoch ${p.epoch.toFixed(2)} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} ` +
+  return `epoch ${p.epoch.toFixed(2)} step ${p.step}/${p.totalSteps} loss ${
+    formatNumber(p.loss)
+  } ` +
     `lr ${p.lr.toExponential(2)} ${p.examplesPerSecond.toFixed(1)} ex/s ETA ${
       formatDuration(p.etaSeconds)
     }`;

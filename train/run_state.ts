@@ -40,7 +40,10 @@ export class RunState {
   /** Optimizer steps taken (applied or skipped). */
   step = 0;
   bestMetric: number | null = null;
-  /** Folder of the best checkpoint so far. */
+  /**
+   * Folder name of the best checkpoint so far (`checkpoint-<step>`), relative to the checkpoint
+   * dir so that the dir can be moved, copied or named differently on resume.
+   */
   bestCheckpoint: string | null = null;
   /** Metrics of the best checkpoint (what `<checkpoint_dir>/eval_results.json` holds). */
   bestEval: EvalMetrics | null = null;
@@ -71,12 +74,15 @@ export class RunState {
     const s = new RunState(prior.global_step);
     s.step = prior.global_step;
     s.bestMetric = prior.best_metric;
-    s.bestCheckpoint = prior.best_model_checkpoint;
+    // Earlier versions stored the path as typed: keep its folder name only.
+    s.bestCheckpoint = prior.best_model_checkpoint === null
+      ? null
+      : basename(prior.best_model_checkpoint);
     s.evalsWithoutImprovement = prior.evals_without_improvement;
     s.nonfiniteSteps = prior.nonfinite_steps;
     s.consecutiveNonfinite = prior.consecutive_nonfinite;
     s.history.push(...prior.log_history);
-    const best = /^checkpoint-(\d+)$/.exec(basename(prior.best_model_checkpoint ?? ""));
+    const best = /^checkpoint-(\d+)$/.exec(s.bestCheckpoint ?? "");
     s.bestEval = best ? evalFromHistory(s.history, Number(best[1]), validationCount) : null;
     return s;
   }
@@ -105,8 +111,8 @@ export class RunState {
   }
 
   /**
-   * Records an evaluation at the current step, whose checkpoint will be `checkpoint`; updates
-   * the best model and the patience count. Returns whether it is the new best.
+   * Records an evaluation at the current step, whose checkpoint will be `checkpoint` (its folder
+   * name); updates the best model and the patience count. Returns whether it is the new best.
    */
   recordEval(
     plan: RunPlan,
@@ -137,7 +143,7 @@ export class RunState {
   /** The `trainer_state.json` of a checkpoint written now. */
   toTrainerState(
     plan: RunPlan,
-    options: { config: TrainConfig; optimizerSteps: number },
+    options: { config: TrainConfig; optimizerSteps: number; data?: TrainerState["data"] },
   ): TrainerState {
     const { step } = this;
     return {
@@ -160,6 +166,7 @@ export class RunState {
       consecutive_nonfinite: this.consecutiveNonfinite,
       log_history: [...this.history],
       config: { ...options.config },
+      ...(options.data ? { data: options.data } : {}),
     };
   }
 }

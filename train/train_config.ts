@@ -43,4 +43,55 @@ export interface TrainConfig {
   readonly wandb_project: string;
   readonly wandb_entity?: string;
   readonly run_name?: string;
+  readonly overwrite_output_dir: boolean;
+  readonly force_download: boolean;
 }
+
+/**
+ * Settings that shape the trajectory of a run: a resumed run takes them from its checkpoint, and
+ * a flag that gives one of them another value is an error. The data files may be given under
+ * another path (a moved folder) as long as their content, checked by sha256, is the same.
+ */
+export const TRAJECTORY_KEYS = [
+  "model",
+  "train_file",
+  "validation_file",
+  "max_train_samples",
+  "max_eval_samples",
+  "max_seq_length",
+  "batch_size",
+  "gradient_accumulation_steps",
+  "lr",
+  "lr_scheduler",
+  "warmup_steps",
+  "warmup_ratio",
+  "weight_decay",
+  "max_grad_norm",
+  "seed",
+  "epochs",
+  "max_steps",
+  "group_by_length",
+  "eval_steps",
+  "metric_for_best_model",
+  "early_stopping_patience",
+] as const satisfies readonly (keyof TrainConfig)[];
+
+/** Settings that do not change the weights or the best model: a resumed run may change them. */
+export const FREE_KEYS = [
+  "checkpoint_dir",
+  "resume",
+  "backend",
+  "eval_batch_size",
+  "logging_steps",
+  "save_total_limit",
+  "max_consecutive_nonfinite",
+  "overwrite_output_dir",
+  "force_download",
+  "wandb_mode",
+  "wandb_project",
+  "wandb_entity",
+  "run_name",
+] as const satisfies readonly (keyof TrainConfig)[];
+
+/** The data files given under another path but with the same content may resume. */
+export const DATA_FILE_KEYS: readonly (keyof TrainConfig)[] = ["train_file", "validation_file"];

@@ -1,29 +1,48 @@
 /**
- * Everything a training run needs before its first step: the tokenizer, the encoded splits, the
- * starting weights (pretrained folder, hub id, or a checkpoint to resume), and the optimizer state.
+ * Everything a training run needs before its first step, checked cheapest first so that bad input
+ * fails before any download or training: the checkpoint folder (writable, not an earlier run's,
+ * locked), the checkpoint to resume and its settings, the data files, then the model (local or
+ * from the Hub), the tokenizer, the encoded splits and the optimizer state.
  *
  * @module
  */
+import { basename, join } from "node:path";
 import {
   type EncodedExample,
   encodeExamples,
+  examplesSha256,
   type HubOptions,
   InputError,
   loadMrpcSplit,
   loadTokenizer,
   type PairExample,
   type PairTokenizer,
+  withCacheHint,
 } from "../data/mod.ts";
-import { exists } from "../io/mod.ts";
+import { exists, readJsonFile } from "../io/mod.ts";
 import {
   loadPretrained,
   memoryShape,
   type PretrainedModel,
   resolveModelDir,
 } from "../model/mod.ts";
-import { isCompleteCheckpoint, loadCheckpointState, type LoadedCheckpoint } from "./checkpoint.ts";
-import { latestCheckpoint, listCheckpoints } from "./checkpoint_rotation.ts";
-import type { TrainConfig } from "./train_config.ts";
+import {
+  isCompleteCheckpoint,
+  loadCheckpointState,
+  type LoadedCheckpoint,
+  TRAINER_STATE_FILE,
+  type TrainerState,
+  validateTrainerState,
+} from "./checkpoint.ts";
+import { latestCheckpoint } from "./checkpoint_rotation.ts";
+import {
+  acquireRunLock,
+  checkWritableDir,
+  clearEarlierRun,
+  earlierRun,
+  type RunLock,
+} from "./run_dir.ts";
+import { DATA_FILE_KEYS, type TrainConfig, TRAJECTORY_KEYS } from "./train_config.ts";
 
 /** Splits given directly (the demo) instead of files or the Hub. */
 export interface InlineData {
@@ -33,31 +52,57 @@ export interface InlineData {
 
 /** What a run starts from. */
 export interface TrainSetup {
+  /** The config the run follows: a resumed run's trajectory settings come from its checkpoint. */
+  readonly config: TrainConfig;
   readonly tokenizer: PairTokenizer;
   /** Folder whose tokenizer files are copied into every saved model. */
   readonly tokenizerDir: string;
   readonly pretrained: PretrainedModel;
   readonly train: EncodedExample[];
   readonly validation: EncodedExample[];
+  /** sha256 of the training and validation examples (`examplesSha256`), kept in checkpoints. */
+  readonly data: { readonly train_sha256: string; readonly validation_sha256: string };
   /** The checkpoint being resumed, with its optimizer and trainer state. */
   readonly resume: (LoadedCheckpoint & { path: string }) | null;
+  /** The checkpoint dir's lock, held until `runTraining` ends (it releases it). */
+  readonly lock: RunLock;
+}
+
+/** Options of {@linkcode prepareTraining}. */
+export interface PrepareOptions {
+  /** Hub access (absent: local files only). */
+  readonly hub?: HubOptions;
+  /** Splits given directly (the demo) instead of files or the Hub. */
+  readonly data?: InlineData;
+  /**
+   * Config keys the user set (flags, `--config`): on resume these must agree with the run's, the
+   * others are taken from its checkpoint.
+   */
+  readonly explicit?: ReadonlySet<string>;
+  readonly log: (line: string) => void;
 }
 
 async function findResume(config: TrainConfig, log: (l: string) => void): Promise<string | null> {
+  const dir = config.checkpoint_dir;
   if (config.resume === undefined) {
-    const earlier = await listCheckpoints(config.checkpoint_dir);
-    if (earlier.length > 0) {
-      throw new InputError(
-        `Checkpoint dir "${config.checkpoint_dir}" already holds checkpoints ` +
-          `(${earlier.map((c) => `checkpoint-${c.step}`).join(", ")}): pass --resume auto to ` +
-          `continue that run, or choose another --checkpoint_dir`,
-      );
+    const earlier = await earlierRun(dir);
+    if (earlier.checkpoints.length === 0 && !earlier.finalModel) return null;
+    if (config.overwrite_output_dir) {
+      const removed = await clearEarlierRun(dir);
+      log(`Removed an earlier run from "${dir}" (--overwrite_output_dir): ${removed.join(", ")}`);
+      return null;
     }
-    return null;
+    const what = earlier.checkpoints.length > 0
+      ? `checkpoints (${earlier.checkpoints.join(", ")})`
+      : "a trained model (config.json, model.safetensors)";
+    throw new InputError(
+      `Checkpoint dir "${dir}" already holds ${what}: pass --resume auto to continue that run, ` +
+        `--overwrite_output_dir to replace it, or choose another --checkpoint_dir`,
+    );
   }
   if (config.resume === "auto") {
-    const latest = await latestCheckpoint(config.checkpoint_dir);
-    if (!latest) log(`No complete checkpoint in "${config.checkpoint_dir}": starting from scratch`);
+    const latest = await latestCheckpoint(dir);
+    if (!latest) log(`No complete checkpoint in "${dir}": starting from scratch`);
     return latest?.path ?? null;
   }
   if (!(await exists(config.resume))) {
@@ -70,54 +115,156 @@ async function findResume(config: TrainConfig, log: (l: string) => void): Promis
   return config.resume;
 }
 
+function show(value: unknown): string {
+  return value === undefined ? "(not set)" : JSON.stringify(value);
+}
+
+/**
+ * The config of a resumed run: every trajectory setting from the checkpoint's config; one the
+ * user set explicitly to another value is an `InputError` naming the flag and both values. Data
+ * files may lie elsewhere now (their content is compared by sha256 later).
+ */
+export function resumeConfig(
+  config: TrainConfig,
+  stored: TrainerState,
+  options: { explicit: ReadonlySet<string>; statePath: string },
+): TrainConfig {
+  const merged: Record<string, unknown> = { ...config };
+  for (const key of TRAJECTORY_KEYS) {
+    const saved = stored.config[key];
+    const given = merged[key];
+    if (options.explicit.has(key) && given !== saved && !DATA_FILE_KEYS.includes(key)) {
+      throw new InputError(
+        `Cannot resume with --${key} ${show(given)}: the run in "${config.checkpoint_dir}" ` +
+          `was trained with --${key} ${show(saved)} (see "${options.statePath}"); settings that ` +
+          `shape training cannot change on resume, start a new --checkpoint_dir to change them`,
+      );
+    }
+    if (!options.explicit.has(key)) {
+      if (saved === undefined) delete merged[key];
+      else merged[key] = saved;
+    }
+  }
+  // The stored values are the ones this program wrote from a TrainConfig of the same table.
+  return Object.freeze(merged as unknown as TrainConfig);
+}
+
 function firstN<T>(items: readonly T[], n: number | undefined): T[] {
   return n === undefined ? [...items] : items.slice(0, n);
 }
 
-/** Loads tokenizer, data, weights and (when resuming) the checkpoint state. */
+function requireLabels(split: string, examples: readonly PairExample[]): void {
+  if (examples.length === 0) throw new InputError(`The ${split} split is empty`);
+  const i = examples.findIndex((e) => e.label === undefined);
+  if (i !== -1) throw new InputError(`The ${split} split has no label on example ${i}`);
+}
+
+/** Reads a checkpoint's trainer state (validated) and checks its best checkpoint is there. */
+async function readResumeState(path: string, checkpointDir: string): Promise<TrainerState> {
+  const statePath = join(path, TRAINER_STATE_FILE);
+  const state = validateTrainerState(await readJsonFile(statePath), statePath);
+  const best = state.best_model_checkpoint;
+  if (best !== null && !(await isCompleteCheckpoint(join(checkpointDir, basename(best))))) {
+    throw new InputError(
+      `Invalid "${statePath}": field "best_model_checkpoint" names "${basename(best)}", which is ` +
+        `not a complete checkpoint in "${checkpointDir}"`,
+    );
+  }
+  return state;
+}
+
+/**
+ * Checks and locks the checkpoint dir, then loads the resume state, data, weights and tokenizer.
+ * The lock is released when this throws, else by `runTraining`.
+ */
 export async function prepareTraining(
-  config: TrainConfig,
-  options: { hub?: HubOptions; data?: InlineData; log: (line: string) => void },
+  requested: TrainConfig,
+  options: PrepareOptions,
 ): Promise<TrainSetup> {
   const { log } = options;
-  const resumePath = await findResume(config, log);
-  const modelDir = resumePath ?? await resolveModelDir(config.model, { hub: options.hub });
-  const tokenizer = await loadTokenizer(modelDir, { maxSeqLength: config.max_seq_length });
-  const pretrained = await loadPretrained(modelDir, { seed: config.seed, log });
-  let trainRaw: readonly PairExample[], validationRaw: readonly PairExample[];
-  if (options.data) {
-    ({ train: trainRaw, validation: validationRaw } = options.data);
-  } else {
-    if (!options.hub && (!config.train_file || !config.validation_file)) {
+  const undoDir = await checkWritableDir(requested.checkpoint_dir);
+  const lock = await acquireRunLock(requested.checkpoint_dir, { log });
+  try {
+    const resumePath = await findResume(requested, log);
+    const stored = resumePath ? await readResumeState(resumePath, requested.checkpoint_dir) : null;
+    const config = stored
+      ? resumeConfig(requested, stored, {
+        explicit: options.explicit ?? new Set(),
+        statePath: join(resumePath!, TRAINER_STATE_FILE),
+      })
+      : requested;
+    const hub = options.hub;
+    // Local data files are cheap to check: before any download.
+    let trainRaw = options.data?.train ??
+      (config.train_file === undefined
+        ? null
+        : await loadMrpcSplit("train", { file: config.train_file, hub: hub! }));
+    let validationRaw = options.data?.validation ??
+      (config.validation_file === undefined
+        ? null
+        : await loadMrpcSplit("validation", { file: config.validation_file, hub: hub! }));
+    if (!hub && (trainRaw === null || validationRaw === null)) {
       throw new InputError("Cannot load MRPC: no --train_file/--validation_file and no hub access");
     }
-    const hub = options.hub!;
-    trainRaw = await loadMrpcSplit("train", { file: config.train_file, hub });
-    validationRaw = await loadMrpcSplit("validation", { file: config.validation_file, hub });
+    const modelDir = resumePath ?? await resolveModelDir(config.model, { hub });
+    const { tokenizer, pretrained } = await withCacheHint(hub, async () => ({
+      tokenizer: await loadTokenizer(modelDir, { maxSeqLength: config.max_seq_length }),
+      pretrained: await loadPretrained(modelDir, { seed: config.seed, log }),
+    }));
+    trainRaw ??= await withCacheHint(hub, () => loadMrpcSplit("train", { hub: hub! }));
+    validationRaw ??= await withCacheHint(hub, () => loadMrpcSplit("validation", { hub: hub! }));
+    requireLabels("train", trainRaw);
+    requireLabels("validation", validationRaw);
+    const data = {
+      train_sha256: examplesSha256(trainRaw),
+      validation_sha256: examplesSha256(validationRaw),
+    };
+    if (stored?.data) checkSameData(stored.data, data, config.checkpoint_dir);
+    const train = encodeExamples(firstN(trainRaw, config.max_train_samples), tokenizer);
+    const validation = encodeExamples(firstN(validationRaw, config.max_eval_samples), tokenizer);
+    let resume: TrainSetup["resume"] = null;
+    if (resumePath) {
+      const shapes = new Map(
+        [...pretrained.weights].map(([n, w]) => [n, memoryShape(n, w.shape)] as const),
+      );
+      resume = { path: resumePath, ...(await loadCheckpointState(resumePath, shapes)) };
+      log(`Resuming from "${resumePath}" at step ${resume.state.global_step}`);
+    }
+    return {
+      config,
+      tokenizer,
+      tokenizerDir: modelDir,
+      pretrained,
+      train,
+      validation,
+      data,
+      resume,
+      lock,
+    };
+  } catch (err) {
+    lock.release();
+    await undoDir();
+    throw err;
   }
-  const requireLabels = (split: string, examples: readonly PairExample[]) => {
-    if (examples.length === 0) throw new InputError(`The ${split} split is empty`);
-    const i = examples.findIndex((e) => e.label === undefined);
-    if (i !== -1) throw new InputError(`The ${split} split has no label on example ${i}`);
-  };
-  requireLabels("train", trainRaw);
-  requireLabels("validation", validationRaw);
-  const train = encodeExamples(firstN(trainRaw, config.max_train_samples), tokenizer);
-  const validation = encodeExamples(firstN(validationRaw, config.max_eval_samples), tokenizer);
-  let resume: TrainSetup["resume"] = null;
-  if (resumePath) {
-    const shapes = new Map(
-      [...pretrained.weights].map(([n, w]) => [n, memoryShape(n, w.shape)] as const),
-    );
-    resume = { path: resumePath, ...(await loadCheckpointState(resumePath, shapes)) };
-    log(`Resuming from "${resumePath}" at step ${resume.state.global_step}`);
+}
+
+function checkSameData(
+  stored: NonNullable<TrainerState["data"]>,
+  now: TrainSetup["data"],
+  dir: string,
+): void {
+  for (
+    const [split, key] of [["training", "train_sha256"], [
+      "validation",
+      "validation_sha256",
+    ]] as const
+  ) {
+    if (stored[key] !== now[key]) {
+      throw new InputError(
+        `Cannot resume the run in "${dir}": its ${split} data differ from the run's (sha256 ` +
+          `${now[key].slice(0, 12)}… instead of ${stored[key].slice(0, 12)}…); resume with the ` +
+          `same data, or start a new --checkpoint_dir`,
+      );
+    }
   }
-  return {
-    tokenizer,
-    tokenizerDir: modelDir,
-    pretrained,
-    train,
-    validation,
-    resume,
-  };
 }

@@ -7,10 +7,16 @@
  *
  * @module
  */
-import { deriveSeed, RunError } from "../data/mod.ts";
+import { join } from "node:path";
+import { deriveSeed, InputError, Interrupted, RunError, type StopSignalName } from "../data/mod.ts";
 import { DistilBertClassifier } from "../model/mod.ts";
 import { AdamW } from "./adamw.ts";
-import { evaluateAndSave, exportBest, type SaveContext } from "./eval_and_save.ts";
+import {
+  evaluateAndSave,
+  exportBest,
+  saveCheckpointNow,
+  type SaveContext,
+} from "./eval_and_save.ts";
 import { lrAt } from "./lr_schedule.ts";
 import type { EvalMetrics } from "./metrics.ts";
 import type { ProgressReporter } from "./progress.ts";
@@ -19,11 +25,13 @@ import { LogInterval, RunState } from "./run_state.ts";
 import { StepBatches } from "./step_batches.ts";
 import type { TrainConfig } from "./train_config.ts";
 import type { TrainSetup } from "./train_setup.ts";
+import type { TrainerState } from "./checkpoint.ts";
 import { type StepResult, TrainStepper } from "./train_step.ts";
 
 /** What a finished run reports. */
 export interface TrainResult {
   readonly globalStep: number;
+  /** Path of the best checkpoint (inside `checkpoint_dir`), or null. */
   readonly bestCheckpoint: string | null;
   readonly bestMetric: number | null;
   /** Metrics of the best checkpoint (what `<checkpoint_dir>/eval_results.json` holds). */
@@ -32,27 +40,48 @@ export interface TrainResult {
   readonly nonfiniteSteps: number;
 }
 
+/** A request to stop (Ctrl-C, `docker stop`), checked after every optimizer step. */
+export interface StopRequest {
+  /** The signal that asked the run to stop, or null. */
+  readonly signal: StopSignalName | null;
+  /** Called when the first optimizer step starts: from then on a stop saves a checkpoint. */
+  trainingStarted(): void;
+}
+
 /** Options of {@linkcode runTraining}. */
 export interface RunTrainingOptions {
   readonly log: (line: string) => void;
   readonly progress: ProgressReporter;
   /** Backend name; the wasm heap cap makes big batches run as memory-sized micro-batches. */
   readonly backend: string;
+  /** A graceful stop: finish the step, save `checkpoint-<step>`, throw `Interrupted`. */
+  readonly stop?: StopRequest;
 }
 
-/** Runs (or resumes) training as configured and leaves the best model in `checkpoint_dir`. */
+/**
+ * Runs (or resumes) training as `setup.config` says and leaves the best model in
+ * `checkpoint_dir`; releases the checkpoint dir's lock when it ends, however it ends.
+ */
 export async function runTraining(
-  config: TrainConfig,
   setup: TrainSetup,
   options: RunTrainingOptions,
 ): Promise<TrainResult> {
+  try {
+    return await trainLoop(setup, options);
+  } finally {
+    setup.lock.release();
+  }
+}
+
+async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promise<TrainResult> {
   const { log, progress } = options;
-  const { pretrained, resume } = setup;
+  const { config, pretrained, resume } = setup;
   const plan = planRun(config, {
     trainExamples: setup.train.length,
     backend: options.backend,
     model: pretrained.config,
   });
+  if (resume) checkResumePlan(plan, resume.state, resume.path);
   noteMicroBatches(config, plan, log);
   const model = DistilBertClassifier.fromWeights(pretrained.config, pretrained.weights, {
     source: pretrained.dir,
@@ -72,6 +101,7 @@ export async function runTraining(
   const save: SaveContext = { config, plan, setup, model, optimizer, stepper, progress };
   const interval = new LogInterval();
   const runStart = performance.now();
+  options.stop?.trainingStarted();
   try {
     while (state.step < plan.totalSteps) {
       // Batch and step.
@@ -109,6 +139,7 @@ export async function runTraining(
         );
         break;
       }
+      if (options.stop?.signal) await stopNow(save, state, options.stop.signal);
     }
     // A run that ended between evaluations (early stopping cannot) still evaluates its end.
     if (state.lastEvalStep !== state.step && state.step > state.startStep) {
@@ -120,7 +151,7 @@ export async function runTraining(
   }
   return {
     globalStep: state.step,
-    bestCheckpoint: state.bestCheckpoint,
+    bestCheckpoint: state.bestCheckpoint && join(config.checkpoint_dir, state.bestCheckpoint),
     bestMetric: state.bestMetric,
     bestEval: state.bestEval,
     lastEval: state.lastEval,
@@ -151,5 +182,32 @@ function diverged(consecutive: number, state: RunState): RunError {
   return new RunError(
     `Training diverged: ${consecutive} consecutive steps had a non-finite loss or gradient ` +
       `norm (last at step ${state.step}); try a lower --lr`,
+  );
+}
+
+/** A resumed run must plan the same steps as the run it continues (same data and settings). */
+function checkResumePlan(plan: RunPlan, state: TrainerState, path: string): void {
+  const mismatch = plan.totalSteps !== state.total_steps
+    ? `${plan.totalSteps} total steps instead of ${state.total_steps}`
+    : plan.stepsPerEpoch !== state.steps_per_epoch
+    ? `${plan.stepsPerEpoch} steps per epoch instead of ${state.steps_per_epoch}`
+    : null;
+  if (mismatch) {
+    throw new InputError(
+      `Cannot resume from "${path}": the run would now take ${mismatch} (its data or settings ` +
+        `changed); start a new --checkpoint_dir`,
+    );
+  }
+}
+
+/** The graceful stop: save the current step (unless just saved) and end with `Interrupted`. */
+async function stopNow(save: SaveContext, state: RunState, signal: StopSignalName): Promise<never> {
+  const name = `checkpoint-${state.step}`;
+  const saved = state.lastEvalStep === state.step || state.step === state.startStep;
+  if (!saved) await saveCheckpointNow(save, state, null);
+  const what = state.step === 0 ? "nothing to save yet" : `${name} saved`;
+  throw new Interrupted(
+    signal,
+    `Interrupted at step ${state.step}: ${what}; continue with --resume auto`,
   );
 }

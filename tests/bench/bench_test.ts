@@ -10,8 +10,7 @@ import {
 } from "../../bench/_epoch.ts";
 import { encoderMatmulParams, trainFlops } from "../../bench/mod.ts";
 import { parseDistilBertConfig } from "../../model/mod.ts";
-import { assertUsageError, runMain } from "../_helpers.ts";
-import { needsShared, sharedPath } from "../_helpers.ts";
+import { assertUsageError, needsShared, runMain, sharedPath } from "../_helpers.ts";
 
 const TINY_CONFIG = {
   dim: 32,

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { needsShared, SHARED_DIR, sharedPath, withTempDir } from "../_helpers.ts";
-import { assertUsageError, runMain } from "../_helpers.ts";
+import {
+  assertUsageError,
+  needsShared,
+  runMain,
+  SHARED_DIR,
+  sharedPath,
+  withTempDir,
+} from "../_helpers.ts";
 import { startHubServer } from "../data/_hub_server.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "../data/_mrpc_fixture.ts";
 

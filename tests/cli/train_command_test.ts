@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readSafetensorsFile } from "../../io/mod.ts";
-import { needsShared, sharedPath, withTempDir } from "../_helpers.ts";
+import { assertUsageError, needsShared, runMain, sharedPath, withTempDir } from "../_helpers.ts";
 import {
   expectedWithDecay,
   readJson,
@@ -9,7 +9,6 @@ import {
   writeMrpcTsv,
   writeTinyRun,
 } from "../train/_train_helpers.ts";
-import { assertUsageError, runMain } from "../_helpers.ts";
 
 /** Secrets in the environment that must never reach a checkpoint. */
 const SECRETS = { WANDB_API_KEY: "wandb-secret-4b1d", HF_TOKEN: "hf_secretTokenValue123" };

@@ -9,6 +9,7 @@ Deno.test("hubOptionsFromEnv defaults to huggingface.co and ~/.cache/huggingface
     cacheDir: "/home/ada/.cache/huggingface/hub",
     offline: false,
     timeoutMs: 10_000,
+    etagTimeoutMs: 10_000,
   });
 });
 
@@ -74,7 +75,7 @@ Deno.test("Retry-After is read as seconds or a date; backoff doubles up to its c
   assert.equal(parseRetryAfter("Wed, 01 May 2024 12:00:10 GMT", now), 10_000);
   assert.equal(parseRetryAfter("soon", now), null);
   assert.equal(parseRetryAfter(null, now), null);
-  const policy = { maxAttempts: 5, backoffBaseMs: 100, maxBackoffMs: 1000 };
+  const policy = { maxAttempts: 5, backoffBaseMs: 100, maxBackoffMs: 1000, deadlineMs: 30_000 };
   assert.deepEqual([1, 2, 3, 4, 5].map((n) => retryDelayMs(n, policy, null)), [
     100,
     200,

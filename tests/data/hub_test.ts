@@ -168,7 +168,12 @@ Deno.test("downloadFile gives up after maxAttempts and leaves no partial file", 
       downloadFile("acme/big", "model.safetensors", {
         hub: { ...hub, retry: { maxAttempts: 3, backoffBaseMs: 1 } },
       }),
-      /^Error: Cannot download "model.safetensors" of model "acme\/big" after 3 tries: HTTP 503/,
+      new RegExp(
+        '^RunError: Cannot download "model.safetensors" of model "acme/big" from ' +
+          '"http://127\\.0\\.0\\.1:\\d+": HTTP 503 from ".*" \\(gave up after 3 tries in ' +
+          "\\d+\\.\\d s\\); check the network and HF_ENDPOINT, pass a local --model folder, or " +
+          "set HF_HUB_OFFLINE=1 to use the cache$",
+      ),
     );
     assert.equal(gets(server, "files").length, 3);
     const tree = await listTree(join(hub.cacheDir, "models--acme--big"));
@@ -230,8 +235,10 @@ Deno.test("downloadFile rejects a sha256 mismatch and leaves nothing in blobs", 
     await assert.rejects(
       downloadFile(MRPC_HUB_REPO, TRAIN, { hub, repoType: "dataset" }),
       new RegExp(
-        `^Error: Downloaded "${TRAIN}" of dataset "nyu-mll/glue" is corrupt: its sha256 is ` +
-          `[0-9a-f]{64}, expected ${server.sha256(TRAIN_BYTES)}$`,
+        `^RunError: Cannot download "${TRAIN}" of dataset "nyu-mll/glue" from ` +
+          `"${server.endpoint}": the download is corrupt: its sha256 is [0-9a-f]{64}, the Hub ` +
+          `said ${server.sha256(TRAIN_BYTES)}; check the network and HF_ENDPOINT, pass local ` +
+          `--train_file/--validation_file, or set HF_HUB_OFFLINE=1 to use the cache$`,
       ),
     );
     assert.deepEqual(await listTree(join(hub.cacheDir, "datasets--nyu-mll--glue")), ["refs/main"]);

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { WORDS, writeTinyModel } from "../_helpers.ts";
-import { resolveTrainConfig, TRAIN_OPTIONS } from "../../cli/train_options.ts";
+import { resolveTrainConfig, resolveTrainRun, TRAIN_OPTIONS } from "../../cli/train_options.ts";
 import { parseOptions } from "../../cli/options.ts";
 import {
   createRng,
@@ -79,12 +79,14 @@ export interface InProcessRun {
 /** Runs prepareTraining + runTraining in this process on wasm, collecting the log lines. */
 export async function trainInProcess(args: readonly string[]): Promise<InProcessRun> {
   await initBackend("wasm");
-  const config = await trainConfig([...args, "--backend", "wasm"]);
+  const given = new Set<string>();
+  const values = parseOptions(TRAIN_OPTIONS, [...args, "--backend", "wasm"], { given });
+  const { config, explicit } = await resolveTrainRun(values, given);
   const lines: string[] = [];
   const log = (line: string) => lines.push(line);
-  const setup = await prepareTraining(config, { log });
+  const setup = await prepareTraining(config, { log, explicit });
   const progress = new ProgressReporter({ tty: false, log, write: () => {} });
-  const result = await runTraining(config, setup, { log, progress, backend: "wasm" });
+  const result = await runTraining(setup, { log, progress, backend: "wasm" });
   return { result, lines };
 }
 

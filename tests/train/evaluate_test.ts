@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Batch, type EncodedExample } from "../../data/mod.ts";
+import type { Batch, EncodedExample } from "../../data/mod.ts";
 import { initBackend, tf } from "../../backend/mod.ts";
 import { evaluate } from "../../train/mod.ts";
 

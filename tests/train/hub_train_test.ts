@@ -9,10 +9,9 @@ import { join } from "node:path";
 import { MRPC_HUB_FILES, MRPC_HUB_REPO } from "../../data/mod.ts";
 import { HEAD_PARAM_NAMES } from "../../model/mod.ts";
 import { readSafetensorsFile, serializeSafetensors } from "../../io/mod.ts";
-import { runMain, withTempDir } from "../_helpers.ts";
+import { needsShared, runMain, sharedPath, withTempDir } from "../_helpers.ts";
 import { type HubFile, startHubServer } from "../data/_hub_server.ts";
 import { mrpcParquetBytes } from "../data/_mrpc_fixture.ts";
-import { needsShared, sharedPath } from "../_helpers.ts";
 import { tinyPairs } from "./_train_helpers.ts";
 
 const NAME = "hub: train and predict with the hub's masked-LM distilbert layout and MRPC parquet";

@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { createRng } from "../../data/mod.ts";
 import { COMPLETE_MARKER, latestCheckpoint } from "../../train/mod.ts";
-import { REPO_ROOT, withTempDir } from "../_helpers.ts";
-import { assertUsageError, runMain } from "../_helpers.ts";
+import { assertUsageError, REPO_ROOT, runMain, withTempDir } from "../_helpers.ts";
 import { readJson, type TinyRun, writeTinyRun } from "./_train_helpers.ts";
 
 const ENV = { HF_HUB_OFFLINE: "1", HF_ENDPOINT: "http://127.0.0.1:9", NO_COLOR: "1" };
@@ -234,7 +233,8 @@ Deno.test("resume: killed runs resumed with --resume auto end byte-identical to 
           again,
           new RegExp(
             `^error: Checkpoint dir "${refDir}" already holds checkpoints \\(checkpoint-2, .*\\): ` +
-              `pass --resume auto to continue that run, or choose another --checkpoint_dir$`,
+              `pass --resume auto to continue that run, --overwrite_output_dir to replace it, ` +
+              `or choose another --checkpoint_dir$`,
           ),
         );
         const empty = join(dir, "empty");

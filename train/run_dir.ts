@@ -1,0 +1,174 @@
+/**
+ * The checkpoint folder of a run, checked and held before any training: it must be (or become)
+ * a writable folder, must not silently replace an earlier run's model, and is locked so that two
+ * runs never write into it at once (`<checkpoint_dir>/.lock`: pid, host, start time).
+ *
+ * @module
+ */
+import os from "node:os";
+import process from "node:process";
+import { dirname, join, resolve } from "node:path";
+import { InputError } from "../data/mod.ts";
+import { exists } from "../io/mod.ts";
+import { listCheckpoints } from "./checkpoint_rotation.ts";
+
+/** Name of the lock file inside the checkpoint dir. */
+export const LOCK_FILE = ".lock";
+
+/** What the lock file holds. */
+export interface LockInfo {
+  readonly pid: number;
+  readonly host: string;
+  /** ISO time the run started. */
+  readonly started: string;
+}
+
+/** The files of a final model that `train` leaves in the checkpoint dir. */
+const FINAL_MODEL_FILES = ["config.json", "model.safetensors"];
+
+/** The folders from `dir` up that do not exist yet, deepest first. */
+async function missingFolders(dir: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !(await exists(d)); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  return missing;
+}
+
+/**
+ * Checks that `dir` is a folder this process can create and write in: a path that is a file, a
+ * folder without write permission, or one that cannot be created is an `InputError` naming
+ * `--checkpoint_dir` (exit 2, before any training). Returns a function that removes the folders
+ * this made, if they are still empty (for a run that fails before it writes anything).
+ */
+export async function checkWritableDir(dir: string): Promise<() => Promise<void>> {
+  const stat = await Deno.stat(dir).catch(() => null);
+  if (stat && !stat.isDirectory) {
+    throw new InputError(`Invalid --checkpoint_dir "${dir}": it is a file, not a folder`);
+  }
+  const made = await missingFolders(dir);
+  const undo = async () => {
+    for (const d of made) await Deno.remove(d).catch(() => {}); // only while empty
+  };
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    const probe = join(dir, `.write-test-${Deno.pid}`);
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (err) {
+    const why = err instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : err instanceof Deno.errors.NotADirectory
+      ? "a part of the path is a file"
+      : /read-only/i.test(String(err))
+      ? "the file system is read-only"
+      : (err as Error).message;
+    await undo();
+    throw new InputError(`Cannot write into --checkpoint_dir "${dir}": ${why}`);
+  }
+  return undo;
+}
+
+/**
+ * What an earlier run left in `dir`: its complete checkpoints and whether a final model
+ * (config.json + model.safetensors) is there.
+ */
+export async function earlierRun(
+  dir: string,
+): Promise<{ checkpoints: string[]; finalModel: boolean }> {
+  const checkpoints = (await listCheckpoints(dir)).map((c) => `checkpoint-${c.step}`);
+  let finalModel = true;
+  for (const f of FINAL_MODEL_FILES) finalModel &&= await exists(join(dir, f));
+  return { checkpoints, finalModel };
+}
+
+/**
+ * Removes an earlier run's checkpoints and final model from `dir` (`--overwrite_output_dir`);
+ * returns what was removed.
+ */
+export async function clearEarlierRun(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const model = FINAL_MODEL_FILES.includes(e.name) ||
+      ["trainer_state.json", "eval_results.json", "tokenizer.json", "tokenizer_config.json"]
+        .includes(e.name) ||
+      e.name === "vocab.txt" || e.name === "special_tokens_map.json";
+    if (/^checkpoint-\d+$/.test(e.name) || (e.isFile && model)) {
+      await Deno.remove(join(dir, e.name), { recursive: true });
+      removed.push(e.name);
+    }
+  }
+  return removed.sort();
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "EPERM"; // someone else's process: alive
+  }
+}
+
+/** A held run lock; `release` removes the lock file (once). */
+export interface RunLock {
+  readonly path: string;
+  release(): void;
+}
+
+/**
+ * Takes `<dir>/.lock` for this process. Held by a live process (or one on another host) it is an
+ * `InputError` naming the holder; a lock whose process is gone (same host) is taken over, and
+ * `log` says so.
+ */
+export async function acquireRunLock(
+  dir: string,
+  options: { log: (line: string) => void; now?: Date },
+): Promise<RunLock> {
+  const path = join(dir, LOCK_FILE);
+  const mine: LockInfo = {
+    pid: Deno.pid,
+    host: os.hostname(),
+    started: (options.now ?? new Date()).toISOString(),
+  };
+  for (let tries = 0;; tries++) {
+    try {
+      const file = await Deno.open(path, { write: true, createNew: true });
+      await file.write(new TextEncoder().encode(JSON.stringify(mine) + "\n"));
+      await file.sync();
+      file.close();
+      break;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists) || tries > 2) throw err;
+    }
+    const text = await Deno.readTextFile(path).catch(() => "");
+    let holder: Partial<LockInfo> = {};
+    try {
+      holder = JSON.parse(text);
+    } catch { /* a lock torn by a crash while it was written: treat as stale below */ }
+    const sameHost = holder.host === mine.host;
+    if (Number.isInteger(holder.pid) && (!sameHost || alive(holder.pid!))) {
+      throw new InputError(
+        `Checkpoint dir "${dir}" is in use by process ${holder.pid} on "${holder.host}" ` +
+          `(started ${holder.started}): wait for it, or remove "${path}" if no run is using it`,
+      );
+    }
+    options.log(
+      `Taking over the lock "${path}" of process ${holder.pid ?? "?"} (started ` +
+        `${holder.started ?? "?"}), which is gone`,
+    );
+    await Deno.remove(path).catch(() => {});
+  }
+  let held = true;
+  return {
+    path,
+    release() {
+      if (!held) return;
+      held = false;
+      try {
+        Deno.removeSync(path);
+      } catch { /* already gone */ }
+    },
+  };
+}
