@@ -60,19 +60,27 @@ export async function runCli(
     }
     return await command.execute(rest, env);
   } catch (err) {
-    if (err instanceof Interrupted) {
-      console.error(err.message);
-      return err.exitCode;
-    }
-    const code = err instanceof UsageError || err instanceof InputError ? 2 : 1;
-    const line = err instanceof UsageError || err instanceof InputError ||
-        err instanceof RunError
-      ? (err as Error).message
-      : describeError(err);
-    console.error(`error: ${line}`);
-    if (env.MRPC_TUNE_DEBUG === "1" && err instanceof Error && err.stack) console.error(err.stack);
-    return code;
+    return reportError(err, env);
   }
+}
+
+/**
+ * Prints the one line for an error that ended a command (its stack too when MRPC_TUNE_DEBUG=1)
+ * and returns the exit code: 2 bad input, 1 a failure, 130/143 an interrupted run.
+ */
+export function reportError(
+  err: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+): number {
+  if (err instanceof Interrupted) {
+    console.error(err.message);
+    return err.exitCode;
+  }
+  const input = err instanceof UsageError || err instanceof InputError;
+  const line = input || err instanceof RunError ? (err as Error).message : describeError(err);
+  console.error(`error: ${line}`);
+  if (env.MRPC_TUNE_DEBUG === "1" && err instanceof Error && err.stack) console.error(err.stack);
+  return input ? 2 : 1;
 }
 
 if (import.meta.main) {

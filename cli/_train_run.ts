@@ -31,6 +31,8 @@ export interface TrainWithOptions {
   readonly explicit?: ReadonlySet<string>;
   /** The command's graceful stop (one is made when absent). */
   readonly stop?: GracefulStop;
+  /** A line printed once the inputs are checked, before training starts. */
+  readonly banner?: string;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function trainWith(
     });
     const unregister = stop.onExit(() => setup.lock.release());
     try {
+      if (options.banner) log(options.banner);
       const backend = await initBackend(setup.config.backend, { log });
       const progress = new ProgressReporter({
         tty: Deno.stderr.isTerminal(),

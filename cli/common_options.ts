@@ -36,6 +36,14 @@ export const MODEL_OPTION = {
   description: "Hub model id or local Hugging Face folder to start from",
 } as const satisfies OptionSpec;
 
+/** `--force_download`: fetch Hub files again even when the cache has them (huggingface_hub's name). */
+export const FORCE_DOWNLOAD_OPTION = {
+  name: "force_download",
+  type: "boolean",
+  default: false,
+  description: "Download Hub files again even when the cache has them",
+} as const satisfies OptionSpec;
+
 /** `--seed`. */
 export const SEED_OPTION = {
   name: "seed",

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { MAX_SEQ_LENGTH_OPTION, MODEL_OPTION } from "./common_options.ts";
+import { FORCE_DOWNLOAD_OPTION, MAX_SEQ_LENGTH_OPTION, MODEL_OPTION } from "./common_options.ts";
 import { type CommandContext, defineCommand } from "./command.ts";
 import type { OptionSpec, OptionValuesOf } from "./options.ts";
 import {
@@ -23,6 +23,7 @@ import {
   type SplitName,
   type TokenStats,
   tokenStats,
+  withCacheHint,
 } from "../data/mod.ts";
 
 /** The `data` command's option table (parsing and `--help`). */
@@ -51,6 +52,7 @@ export const DATA_OPTIONS = [
     description: "Truncation length incl. [CLS]/[SEP]; token stats (p50, p90, max, truncated) " +
       "cover all three splits, before truncation",
   },
+  FORCE_DOWNLOAD_OPTION,
   {
     name: "json",
     type: "boolean",
@@ -86,11 +88,14 @@ function countLabels(examples: readonly PairExample[]): { count: number; positiv
 }
 
 async function runData(values: DataValues, context: CommandContext): Promise<number> {
-  const hub = hubOptionsFromEnv(context.env);
+  const hub = { ...hubOptionsFromEnv(context.env), forceDownload: values.force_download };
   const loaded: { split: SplitName; examples: PairExample[]; source: string }[] = [];
   for (const { split, flag } of SPLITS) {
     const file = values[flag];
-    const examples = await loadMrpcSplit(split, file === undefined ? { hub } : { file, hub });
+    const examples = await withCacheHint(
+      hub,
+      () => loadMrpcSplit(split, file === undefined ? { hub } : { file, hub }),
+    );
     loaded.push({
       split,
       examples,
@@ -99,7 +104,10 @@ async function runData(values: DataValues, context: CommandContext): Promise<num
   }
   const requested = values.max_seq_length;
   const model = values.model;
-  const tokenizer = await loadTokenizer(model, { maxSeqLength: requested, hub });
+  const tokenizer = await withCacheHint(
+    hub,
+    () => loadTokenizer(model, { maxSeqLength: requested, hub }),
+  );
   const maxSeqLength = tokenizer.maxSeqLength;
   if (maxSeqLength < requested) {
     console.error(

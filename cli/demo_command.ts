@@ -7,7 +7,6 @@
  * @module
  */
 import { join } from "node:path";
-import { initBackend } from "../backend/mod.ts";
 import {
   encodeExamples,
   generateParaphraseTask,
@@ -16,13 +15,14 @@ import {
 } from "../data/mod.ts";
 import {
   DistilBertClassifier,
+  initWeights,
   loadPretrained,
   parseDistilBertConfig,
   predict,
   savePretrained,
 } from "../model/mod.ts";
 import { exists, writeJsonAtomic } from "../io/mod.ts";
-import type { InlineData, TrainConfig } from "../train/mod.ts";
+import { checkWritableDir, type InlineData, type TrainConfig } from "../train/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { type OptionSpec, parseOptions, UsageError } from "./options.ts";
 import { resolveTrainRun, TRAIN_OPTIONS, type TrainOptionValues } from "./train_options.ts";
@@ -68,7 +68,7 @@ export function demoConfigJson(vocabSize: number): Record<string, unknown> {
 
 /**
  * Generates the task from `seed` and writes the random tiny model folder into `dir` (which must
- * exist). The tfjs backend must be initialised. Returns the task.
+ * exist). Returns the task.
  */
 export async function writeDemoModel(
   dir: string,
@@ -82,12 +82,8 @@ export async function writeDemoModel(
     JSON.stringify({ do_lower_case: true, model_max_length: 64, tokenizer_class: "BertTokenizer" }),
   );
   const config = parseDistilBertConfig(demoConfigJson(vocab.length), "demo config");
-  const model = DistilBertClassifier.random(config, { seed: options.seed });
-  try {
-    await savePretrained(dir, { config, weights: await model.exportWeights() });
-  } finally {
-    model.dispose();
-  }
+  // The one weight initialisation, in plain JavaScript: no tfjs backend is needed here.
+  await savePretrained(dir, { config, weights: initWeights(config, options.seed) });
   return task;
 }
 
@@ -152,7 +148,7 @@ async function claimDemoDir(dir: string): Promise<boolean> {
   if (await exists(marker)) return true;
   const entries = await Array.fromAsync(Deno.readDir(dir)).catch(() => null);
   if (entries !== null && entries.length > 0) return false;
-  await Deno.mkdir(dir, { recursive: true });
+  await checkWritableDir(dir);
   await writeJsonAtomic(marker, { made_by: "mrpc-tune demo", created: new Date().toISOString() });
   return true;
 }
@@ -177,8 +173,6 @@ export async function runDemo(
     config = Object.freeze({ ...config, overwrite_output_dir: true });
   }
   const stop = new GracefulStop({ log });
-  // The demo builds its random model with tfjs, so the backend comes first here.
-  await initBackend(config.backend, { log });
   const demoDir = await Deno.makeTempDir({ prefix: "mrpc-tune-demo-" });
   const unregister = stop.onExit(() => Deno.removeSync(demoDir, { recursive: true }));
   try {
@@ -187,12 +181,10 @@ export async function runDemo(
       trainSize: DEMO_TRAIN_SIZE,
       validationSize: DEMO_VALIDATION_SIZE,
     });
-    log(
-      `Demo: a tiny random DistilBERT (2 layers, dim 64) on ${DEMO_TRAIN_SIZE} generated ` +
-        `paraphrase pairs (${DEMO_VALIDATION_SIZE} for validation), fully offline`,
-    );
+    const banner = `Demo: a tiny random DistilBERT (2 layers, dim 64) on ${DEMO_TRAIN_SIZE} ` +
+      `generated paraphrase pairs (${DEMO_VALIDATION_SIZE} for validation), fully offline`;
     const run = Object.freeze({ ...config, model: demoDir });
-    await trainWith(run, context.env, { data, explicit: resolved.explicit, stop });
+    await trainWith(run, context.env, { data, explicit: resolved.explicit, stop, banner });
     await showDemoPredictions(run, data);
     return 0;
   } finally {

@@ -13,7 +13,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { type CommandContext, defineCommand } from "./command.ts";
-import { BACKEND_OPTION, MAX_SEQ_LENGTH_OPTION } from "./common_options.ts";
+import { BACKEND_OPTION, FORCE_DOWNLOAD_OPTION, MAX_SEQ_LENGTH_OPTION } from "./common_options.ts";
 import { type OptionSpec, type OptionValuesOf, UsageError } from "./options.ts";
 import {
   encodeExamples,
@@ -21,6 +21,7 @@ import {
   InputError,
   loadTokenizer,
   readMrpcTsv,
+  withCacheHint,
 } from "../data/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import { initBackend } from "../backend/mod.ts";
@@ -62,6 +63,7 @@ export const PREDICT_OPTIONS = [
       "tokenizer's model_max_length)",
   },
   BACKEND_OPTION,
+  FORCE_DOWNLOAD_OPTION,
 ] as const satisfies readonly OptionSpec[];
 
 type PredictValues = OptionValuesOf<typeof PREDICT_OPTIONS>;
@@ -107,11 +109,11 @@ async function runPredict(values: PredictValues, context: CommandContext): Promi
   const output = values.output;
   const batchSize = values.batch_size;
   const requested = values.max_seq_length;
-  const hub = hubOptionsFromEnv(context.env);
+  const hub = { ...hubOptionsFromEnv(context.env), forceDownload: values.force_download };
 
   // Everything that can be wrong with the user's files is checked before the backend starts.
   const examples = await readMrpcTsv(input);
-  const pretrained = await loadFineTuned(modelName, { hub });
+  const pretrained = await withCacheHint(hub, () => loadFineTuned(modelName, { hub }));
   const { config, dir } = pretrained;
   if (config.id2label.length !== 2) {
     throw new InputError(
@@ -119,9 +121,10 @@ async function runPredict(values: PredictValues, context: CommandContext): Promi
         `MRPC needs 2`,
     );
   }
-  const tokenizer = await loadTokenizer(dir, {
-    maxSeqLength: Math.min(requested, config.max_position_embeddings),
-  });
+  const tokenizer = await withCacheHint(hub, () =>
+    loadTokenizer(dir, {
+      maxSeqLength: Math.min(requested, config.max_position_embeddings),
+    }));
   if (tokenizer.maxSeqLength < requested && context.given.has("max_seq_length")) {
     console.error(
       `note: --max_seq_length ${requested} exceeds what model "${modelName}" accepts; ` +

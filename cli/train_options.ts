@@ -8,6 +8,7 @@ import { readJsonFile } from "../io/mod.ts";
 import { SCHEDULE_KINDS, type TrainConfig } from "../train/mod.ts";
 import {
   BACKEND_OPTION,
+  FORCE_DOWNLOAD_OPTION,
   MAX_SEQ_LENGTH_OPTION,
   MODEL_OPTION,
   SEED_OPTION,
@@ -165,12 +166,7 @@ export const TRAIN_OPTIONS = [
     description: "Train into a --checkpoint_dir that holds an earlier run's model or checkpoints " +
       "(they are removed)",
   },
-  {
-    name: "force_download",
-    type: "boolean",
-    default: false,
-    description: "Download Hub files again even when the cache has them",
-  },
+  FORCE_DOWNLOAD_OPTION,
   { ...BACKEND_OPTION, description: "TensorFlow.js backend" },
   {
     name: "max_train_samples",

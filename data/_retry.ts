@@ -94,7 +94,13 @@ export function retryDelayMs(
  */
 export function describeFailure(err: unknown, timeoutMs: number): string {
   if (err instanceof RetryableError) return err.message;
-  const message = err instanceof Error ? err.message : String(err);
+  // fetch's TypeError says "fetch failed"; the reason is in its cause chain.
+  const messages: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 5; depth++) {
+    messages.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  const message = messages.join(": ");
   if (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError")) {
     return `no reply within ${formatSeconds(timeoutMs)}`;
   }
@@ -111,7 +117,7 @@ export function describeFailure(err: unknown, timeoutMs: number): string {
   if (/connection (closed|reset)|broken pipe|incomplete message|unexpected eof/i.test(message)) {
     return "the connection was closed";
   }
-  const line = message.split("\n")[0].trim();
+  const line = (messages.at(-1) ?? message).split("\n")[0].trim();
   return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }
 

@@ -22,6 +22,7 @@ export * from "./lr_schedule.ts";
 export * from "./metrics.ts";
 export * from "./micro_batch.ts";
 export * from "./progress.ts";
+export * from "./run_dir.ts";
 export * from "./run_plan.ts";
 export * from "./run_state.ts";
 export * from "./step_batches.ts";

@@ -111,27 +111,38 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The note for a stale lock that was taken over. */
+export function describeTakeOver(lock: RunLock): string | null {
+  const h = lock.tookOver;
+  return h
+    ? `Took over the lock "${lock.path}" of process ${h.pid ?? "?"} (started ${
+      h.started ?? "?"
+    }), ` +
+      `which is gone`
+    : null;
+}
+
 /** A held run lock; `release` removes the lock file (once). */
 export interface RunLock {
   readonly path: string;
+  /** The holder whose stale lock (process gone, this host) was taken over, if any. */
+  readonly tookOver: Partial<LockInfo> | null;
   release(): void;
 }
 
 /**
  * Takes `<dir>/.lock` for this process. Held by a live process (or one on another host) it is an
- * `InputError` naming the holder; a lock whose process is gone (same host) is taken over, and
- * `log` says so.
+ * `InputError` naming the holder; a lock whose process is gone (same host) is taken over
+ * (`tookOver` says whose, for the caller to report).
  */
-export async function acquireRunLock(
-  dir: string,
-  options: { log: (line: string) => void; now?: Date },
-): Promise<RunLock> {
+export async function acquireRunLock(dir: string, options: { now?: Date } = {}): Promise<RunLock> {
   const path = join(dir, LOCK_FILE);
   const mine: LockInfo = {
     pid: Deno.pid,
     host: os.hostname(),
     started: (options.now ?? new Date()).toISOString(),
   };
+  let tookOver: Partial<LockInfo> | null = null;
   for (let tries = 0;; tries++) {
     try {
       const file = await Deno.open(path, { write: true, createNew: true });
@@ -154,15 +165,13 @@ export async function acquireRunLock(
           `(started ${holder.started}): wait for it, or remove "${path}" if no run is using it`,
       );
     }
-    options.log(
-      `Taking over the lock "${path}" of process ${holder.pid ?? "?"} (started ` +
-        `${holder.started ?? "?"}), which is gone`,
-    );
+    tookOver = holder;
     await Deno.remove(path).catch(() => {});
   }
   let held = true;
   return {
     path,
+    tookOver,
     release() {
       if (!held) return;
       held = false;

@@ -76,21 +76,28 @@ export const TRAJECTORY_KEYS = [
   "early_stopping_patience",
 ] as const satisfies readonly (keyof TrainConfig)[];
 
-/** Settings that do not change the weights or the best model: a resumed run may change them. */
+/**
+ * Settings that do not change the weights or the best model: a resumed run keeps the run's
+ * values unless a flag gives another.
+ */
 export const FREE_KEYS = [
-  "checkpoint_dir",
-  "resume",
   "backend",
   "eval_batch_size",
   "logging_steps",
   "save_total_limit",
   "max_consecutive_nonfinite",
-  "overwrite_output_dir",
-  "force_download",
   "wandb_mode",
   "wandb_project",
   "wandb_entity",
   "run_name",
+] as const satisfies readonly (keyof TrainConfig)[];
+
+/** Settings of this invocation only: never taken from a checkpoint. */
+export const INVOCATION_KEYS = [
+  "checkpoint_dir",
+  "resume",
+  "overwrite_output_dir",
+  "force_download",
 ] as const satisfies readonly (keyof TrainConfig)[];
 
 /** The data files given under another path but with the same content may resume. */

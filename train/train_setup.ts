@@ -39,10 +39,11 @@ import {
   acquireRunLock,
   checkWritableDir,
   clearEarlierRun,
+  describeTakeOver,
   earlierRun,
   type RunLock,
 } from "./run_dir.ts";
-import { DATA_FILE_KEYS, type TrainConfig, TRAJECTORY_KEYS } from "./train_config.ts";
+import { DATA_FILE_KEYS, FREE_KEYS, type TrainConfig, TRAJECTORY_KEYS } from "./train_config.ts";
 
 /** Splits given directly (the demo) instead of files or the Hub. */
 export interface InlineData {
@@ -122,7 +123,8 @@ function show(value: unknown): string {
 /**
  * The config of a resumed run: every trajectory setting from the checkpoint's config; one the
  * user set explicitly to another value is an `InputError` naming the flag and both values. Data
- * files may lie elsewhere now (their content is compared by sha256 later).
+ * files may lie elsewhere now (their content is compared by sha256 later). Free settings keep
+ * the run's values unless given; the invocation's own (checkpoint dir, resume) are this one's.
  */
 export function resumeConfig(
   config: TrainConfig,
@@ -144,6 +146,10 @@ export function resumeConfig(
       if (saved === undefined) delete merged[key];
       else merged[key] = saved;
     }
+  }
+  for (const key of FREE_KEYS) {
+    const saved = stored.config[key];
+    if (!options.explicit.has(key) && saved !== undefined) merged[key] = saved;
   }
   // The stored values are the ones this program wrote from a TrainConfig of the same table.
   return Object.freeze(merged as unknown as TrainConfig);
@@ -183,7 +189,7 @@ export async function prepareTraining(
 ): Promise<TrainSetup> {
   const { log } = options;
   const undoDir = await checkWritableDir(requested.checkpoint_dir);
-  const lock = await acquireRunLock(requested.checkpoint_dir, { log });
+  const lock = await acquireRunLock(requested.checkpoint_dir);
   try {
     const resumePath = await findResume(requested, log);
     const stored = resumePath ? await readResumeState(resumePath, requested.checkpoint_dir) : null;
@@ -230,6 +236,8 @@ export async function prepareTraining(
       resume = { path: resumePath, ...(await loadCheckpointState(resumePath, shapes)) };
       log(`Resuming from "${resumePath}" at step ${resume.state.global_step}`);
     }
+    const takeOver = describeTakeOver(lock);
+    if (takeOver) log(takeOver);
     return {
       config,
       tokenizer,

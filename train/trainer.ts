@@ -139,6 +139,8 @@ async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promis
         );
         break;
       }
+      // Let signal handlers run between steps (a step itself is synchronous).
+      await new Promise((resolve) => setTimeout(resolve, 0));
       if (options.stop?.signal) await stopNow(save, state, options.stop.signal);
     }
     // A run that ended between evaluations (early stopping cannot) still evaluates its end.

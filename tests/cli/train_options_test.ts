@@ -7,7 +7,7 @@ import {
   type TrainConfigOf,
   type TrainOptionValues,
 } from "../../cli/train_options.ts";
-import type { TrainConfig } from "../../train/mod.ts";
+import { FREE_KEYS, INVOCATION_KEYS, type TrainConfig, TRAJECTORY_KEYS } from "../../train/mod.ts";
 import { assertUsageError, runMain, withTempDir } from "../_helpers.ts";
 
 async function resolve(argv: string[]) {
@@ -26,6 +26,16 @@ Deno.test("train options: TrainConfig is exactly the table's rows but --config a
   assert.equal(same, true);
   const keys = TRAIN_OPTIONS.map((o) => o.name).filter((n) => n !== "config" && n !== "demo");
   assert.equal(new Set(keys).size, keys.length, "no flag is defined twice");
+});
+
+Deno.test("train options: every setting is in exactly one resume list", () => {
+  const lists = [TRAJECTORY_KEYS, FREE_KEYS, INVOCATION_KEYS].map((l) => [...l] as string[]);
+  const all = lists.flat();
+  assert.equal(new Set(all).size, all.length, "no key in two lists");
+  const keys = TRAIN_OPTIONS.map((o) => o.name as string).filter((n) =>
+    n !== "config" && n !== "demo"
+  );
+  assert.deepEqual([...all].sort(), [...keys].sort());
 });
 
 Deno.test("train options: defaults of the original project", async () => {

@@ -41,6 +41,8 @@ export interface HubFaults {
   ignoreRangeTimes: number;
   /** Serve every body with one byte flipped. */
   corrupt: boolean;
+  /** Leave `X-Repo-Commit` out of metadata replies (a server that is not a Hub). */
+  noCommit: boolean;
 }
 
 /** One request as the server saw it. */
@@ -181,6 +183,7 @@ export function startHubServer(files: readonly HubFile[]): HubServer {
     stallTimes: 0,
     ignoreRangeTimes: 0,
     corrupt: false,
+    noCommit: false,
   };
   const record = (host: "hub" | "files", request: Request) => {
     const url = new URL(request.url);
@@ -225,7 +228,7 @@ export function startHubServer(files: readonly HubFile[]): HubServer {
         headers: { "X-Error-Code": "RevisionNotFound" },
       });
     }
-    const headers = new Headers({ "X-Repo-Commit": commit });
+    const headers = new Headers(faults.noCommit ? {} : { "X-Repo-Commit": commit });
     if (!(file.lfs ?? true)) {
       headers.set("ETag", `"${gitBlobSha1(file.bytes)}"`);
       return serveBytes(request, file.bytes, faults, headers);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createRng } from "../../data/mod.ts";
+import { createRng, InputError } from "../../data/mod.ts";
 import {
   distilBertParamShapes,
   loadPretrained,
@@ -121,5 +121,21 @@ Deno.test("pretrained: missing, mis-shaped, unexpected tensors and pickle files 
     await assert.rejects(loadPretrained(dir, { seed: 0 }), /unexpected tensor "extra\.weight"/);
     const file = await readSafetensorsFile(join(dir, "model.safetensors"));
     assert.ok(file.tensors.has("extra.weight"));
+  });
+});
+
+Deno.test("pretrained: a model with a non-finite weight is refused naming the tensor", async () => {
+  await withTempDir(async (dir) => {
+    const weights = randomWeights(3);
+    weights.get("distilbert.transformer.layer.1.ffn.lin2.weight")!.data[5] = NaN;
+    await savePretrained(dir, { config: TINY, weights });
+    await assert.rejects(
+      loadPretrained(dir, { seed: 0 }),
+      new InputError(
+        `Cannot load "${join(dir, "model.safetensors")}": tensor ` +
+          `"distilbert.transformer.layer.1.ffn.lin2.weight" holds NaN at index 5 (a diverged or ` +
+          `corrupted model)`,
+      ),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatDuration, formatSample, ProgressReporter } from "../../train/mod.ts";
+import { formatDuration, formatNumber, formatSample, ProgressReporter } from "../../train/mod.ts";
 
 const SAMPLE = {
   step: 50,
@@ -45,4 +45,24 @@ Deno.test("progress: durations", () => {
   assert.equal(formatDuration(185), "3m05s");
   assert.equal(formatDuration(3720), "1h02m");
   assert.equal(formatDuration(NaN), "?");
+});
+
+Deno.test("progress: losses and metrics read as numbers, not as 1870000000.0001", () => {
+  assert.equal(formatNumber(1870000000.0001), "1.87e9");
+  assert.equal(formatNumber(0.6931471805599453), "0.6931");
+  assert.equal(formatNumber(3.2e-5), "3.20e-5");
+  assert.equal(formatNumber(0), "0.0000");
+  assert.equal(formatNumber(-123456), "-1.23e5");
+  assert.equal(formatNumber(NaN), "NaN");
+  assert.equal(formatNumber(Infinity), "Infinity");
+  const line = formatSample({
+    step: 3,
+    totalSteps: 10,
+    epoch: 0.3,
+    loss: 1.87e9,
+    lr: 1e-3,
+    examplesPerSecond: 12,
+    etaSeconds: 5,
+  });
+  assert.match(line, / loss 1\.87e9 /);
 });

@@ -1,133 +1,26 @@
 import assert from "node:assert/strict";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { createRng } from "../../data/mod.ts";
 import { COMPLETE_MARKER, latestCheckpoint } from "../../train/mod.ts";
-import { assertUsageError, REPO_ROOT, runMain, withTempDir } from "../_helpers.ts";
-import { readJson, type TinyRun, writeTinyRun } from "./_train_helpers.ts";
-
-const ENV = { HF_HUB_OFFLINE: "1", HF_ENDPOINT: "http://127.0.0.1:9", NO_COLOR: "1" };
-const TOTAL_STEPS = 12; // 48 pairs / batch 8 = 6 steps per epoch, 2 epochs
-
-/** The run every case repeats: dropout on, evaluation and a checkpoint every 2 steps. */
-function trainArgs(run: TinyRun, ck: string, extra: string[] = []): string[] {
-  return [
-    ...["train", ...run.dataFlags, "--batch_size", "8", "--epochs", "2", "--eval_steps", "2"],
-    ...["--logging_steps", "1", "--lr", "3e-3", "--metric_for_best_model", "loss", "--seed", "7"],
-    ...["--checkpoint_dir", ck, "--backend", "wasm", ...extra],
-  ];
-}
-
-/** What must come out the same however often the run was killed and resumed. */
-interface Outcome {
-  exported: Uint8Array;
-  lastModel: Uint8Array;
-  lastOptimizer: Uint8Array;
-  logHistory: unknown;
-  best: string;
-  bestMetric: number;
-}
-
-async function outcome(ck: string): Promise<Outcome> {
-  const last = join(ck, `checkpoint-${TOTAL_STEPS}`);
-  const state = await readJson(join(last, "trainer_state.json"));
-  return {
-    exported: await Deno.readFile(join(ck, "model.safetensors")),
-    lastModel: await Deno.readFile(join(last, "model.safetensors")),
-    lastOptimizer: await Deno.readFile(join(last, "optimizer.safetensors")),
-    logHistory: state.log_history,
-    best: basename(state.best_model_checkpoint as string),
-    bestMetric: state.best_metric as number,
-  };
-}
-
-function assertSameOutcome(actual: Outcome, expected: Outcome, what: string): void {
-  assert.ok(bytesEqual(actual.exported, expected.exported), `${what}: exported best model`);
-  assert.ok(bytesEqual(actual.lastModel, expected.lastModel), `${what}: final weights`);
-  assert.ok(bytesEqual(actual.lastOptimizer, expected.lastOptimizer), `${what}: final moments`);
-  assert.deepEqual(actual.logHistory, expected.logHistory, `${what}: log history`);
-  assert.equal(actual.best, expected.best, `${what}: best checkpoint`);
-  assert.equal(actual.bestMetric, expected.bestMetric, `${what}: best metric`);
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-/** Nothing half-written is left: no `.checkpoint-*` temporaries, no `*.tmp-*` files. */
-async function assertNoLeftovers(ck: string): Promise<void> {
-  const names = (await Array.fromAsync(Deno.readDir(ck))).map((e) => e.name);
-  assert.deepEqual(names.filter((n) => n.startsWith(".") || /\.tmp-\d+$/.test(n)), [], ck);
-}
-
-async function checkpointNames(ck: string): Promise<string[]> {
-  const names = (await Array.fromAsync(Deno.readDir(ck))).map((e) => e.name);
-  return names.filter((n) => /^checkpoint-\d+$/.test(n)).sort();
-}
-
-/**
- * Runs the CLI and SIGKILLs it as soon as `shouldKill(stderrSoFar)` holds (checked every
- * millisecond). Fails when the run ended before the kill.
- */
-async function runAndKill(
-  args: string[],
-  shouldKill: (stderr: string) => boolean | Promise<boolean>,
-): Promise<string> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(REPO_ROOT, "main.ts"), ...args],
-    env: ENV,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "", exited = false;
-  const reading = (async () => {
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) stderr += text;
-  })();
-  const status = child.status.finally(() => exited = true);
-  while (!exited) {
-    if (await shouldKill(stderr)) {
-      child.kill("SIGKILL");
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  const { signal } = await status;
-  await reading;
-  assert.equal(signal, "SIGKILL", `the run was killed before it finished; stderr: ${stderr}`);
-  return stderr;
-}
-
-async function fileExists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
-
-/** Resumes with `--resume auto` and checks the outcome against the uninterrupted run. */
-async function resumeAndCompare(run: TinyRun, ck: string, reference: Outcome, what: string) {
-  const r = await runMain(trainArgs(run, ck, ["--save_total_limit", "2", "--resume", "auto"]), {
-    env: ENV,
-  });
-  assert.equal(r.code, 0, `${what}: ${r.stderr}`);
-  assertSameOutcome(await outcome(ck), reference, what);
-  await assertNoLeftovers(ck);
-  const keep = new Set([
-    `checkpoint-${TOTAL_STEPS - 2}`,
-    `checkpoint-${TOTAL_STEPS}`,
-    reference.best,
-  ]);
-  assert.deepEqual(await checkpointNames(ck), [...keep].sort(), `${what}: newest 2 plus the best`);
-  return r.stderr;
-}
+import { assertUsageError, runMain, withTempDir } from "../_helpers.ts";
+import {
+  assertNoLeftovers,
+  assertSameOutcome,
+  checkpointNames,
+  ENV,
+  fileExists,
+  outcome,
+  referenceRun,
+  resumeAndCompare,
+  runAndKill,
+  TOTAL_STEPS,
+  trainArgs,
+} from "./_resume.ts";
 
 Deno.test("resume: killed runs resumed with --resume auto end byte-identical to an uninterrupted run", async (t) => {
   await withTempDir(async (dir) => {
-    const run = await writeTinyRun(dir, {
-      train: 48,
-      validation: 16,
-      config: { dim: 32, hidden_dim: 64 },
-    });
+    const { run, ref: reference } = await referenceRun(dir);
     const refDir = join(dir, "reference");
-    const full = await runMain(trainArgs(run, refDir, ["--save_total_limit", "0"]), { env: ENV });
-    assert.equal(full.code, 0, full.stderr);
-    const reference = await outcome(refDir);
     assert.equal(
       (await checkpointNames(refDir)).length,
       TOTAL_STEPS / 2,
