@@ -37,6 +37,7 @@ import {
   trainRates,
   trainStepSeconds,
 } from "./_parts.ts";
+import { type TrackingCost, trackingCost } from "./_tracking_cost.ts";
 
 export { encoderMatmulParams, MATMUL_SHAPE, type Padding, PADDINGS, trainFlops };
 
@@ -47,10 +48,13 @@ export interface BenchShape {
 }
 
 /** The parts a benchmark can run. */
-export type BenchPart = "matmul" | "train" | "eval" | "epoch";
+export type BenchPart = "matmul" | "train" | "eval" | "epoch" | "tracking";
 
 /** Every part, in run order. */
-export const BENCH_PARTS: readonly BenchPart[] = ["matmul", "train", "eval", "epoch"];
+export const BENCH_PARTS: readonly BenchPart[] = ["matmul", "train", "eval", "epoch", "tracking"];
+
+/** The parts run when `--parts` is not given (`tracking` on request). */
+export const DEFAULT_BENCH_PARTS: readonly BenchPart[] = ["matmul", "train", "eval", "epoch"];
 
 /** What to benchmark (validated by the caller). */
 export interface BenchConfig {
@@ -150,6 +154,8 @@ export interface BenchReport {
   /** Batch-level padded tokens of one epoch per padding (HF's view, before micro-batching). */
   readonly tokens: { readonly real: number } & Record<Padding, TokenFigures>;
   readonly epoch: EpochFigures | null;
+  /** What logging every step to a run record and W&B costs a step (the first train shape). */
+  readonly tracking: TrackingCost | null;
   readonly memory: MemoryPeaks;
   /** Wall seconds the whole benchmark took. */
   readonly totalSeconds: number;
@@ -195,7 +201,8 @@ export async function runBench(
   let evalFigures: EvalFigures | null = null;
   let epoch: EpochFigures | null = null;
   try {
-    const needsStepper = config.parts.has("train") || config.parts.has("epoch");
+    const needsStepper = config.parts.has("train") || config.parts.has("epoch") ||
+      config.parts.has("tracking");
     const stepper = needsStepper
       ? await TrainStepper.create(model, new AdamW({ weightDecay: 0.01 }), {
         maxGradNorm: 1,
@@ -245,6 +252,16 @@ export async function runBench(
           `${epoch.computedTokensOverReal.toFixed(3)} x real tokens`,
       );
     }
+    let tracking: TrackingCost | null = null;
+    if (stepper && config.parts.has("tracking")) {
+      const shape = config.trainShapes[0];
+      const batch = fullBatch(shape.batch, shape.seqLen, { ...data, seed: config.seed });
+      tracking = await trackingCost(stepper, batch, {
+        steps: config.steps,
+        seed: config.seed,
+        log,
+      });
+    }
     return {
       machine,
       backend: {
@@ -268,6 +285,7 @@ export async function runBench(
       eval: evalFigures,
       tokens,
       epoch,
+      tracking,
       memory: memoryPeaks(),
       totalSeconds: (performance.now() - t0) / 1000,
     };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { hubOptionsFromEnv } from "../data/mod.ts";
+import { hubOptionsFromEnv, InputError, Interrupted } from "../data/mod.ts";
 import { initBackend } from "../backend/mod.ts";
 import {
   formatNumber,
@@ -16,7 +16,15 @@ import {
   type TrainResult,
 } from "../train/mod.ts";
 import type { Env } from "./command.ts";
+import { UsageError } from "./options.ts";
 import { GracefulStop } from "./_signals.ts";
+import { startTracking, wandbSettings } from "./_tracking.ts";
+
+/** The exit code an error ends a command with (main.ts prints it). */
+function exitCodeOf(err: unknown): number {
+  if (err instanceof Interrupted) return err.exitCode;
+  return err instanceof InputError || err instanceof UsageError ? 2 : 1;
+}
 
 /** Progress and notes go to stderr; results to stdout. */
 export function log(line: string): void {
@@ -33,6 +41,8 @@ export interface TrainWithOptions {
   readonly stop?: GracefulStop;
   /** A line printed once the inputs are checked, before training starts. */
   readonly banner?: string;
+  /** The command, for the run record (`train`, `demo`, `tune trial 3`). */
+  readonly command?: string;
 }
 
 /**
@@ -46,6 +56,7 @@ export async function trainWith(
 ): Promise<TrainResult> {
   const stop = options.stop ?? new GracefulStop({ log });
   try {
+    await wandbSettings(config, env); // bad W&B settings are input errors, found before downloads
     const hub = { ...hubOptionsFromEnv(env), forceDownload: config.force_download };
     const setup = await prepareTraining(config, {
       hub,
@@ -63,16 +74,38 @@ export async function trainWith(
         write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
       });
       stop.log = (line) => progress.line(line);
-      const result = await runTraining(setup, { log, progress, backend: backend.name, stop });
-      const best = result.bestEval;
-      console.log(
-        best
-          ? `Best model: accuracy ${formatNumber(best.accuracy)} f1 ${formatNumber(best.f1)} ` +
-            `eval loss ${formatNumber(best.loss)} (${result.bestCheckpoint}); saved to ` +
-            `"${setup.config.checkpoint_dir}"`
-          : `Training ended at step ${result.globalStep} without an evaluation`,
-      );
-      return result;
+      const tracker = await startTracking(setup, {
+        settings: await wandbSettings(setup.config, env),
+        backend,
+        env,
+        command: options.command ?? "train",
+        log: (line) => progress.line(line),
+      });
+      let exitCode = 0;
+      try {
+        const result = await runTraining(setup, {
+          log,
+          progress,
+          backend: backend.name,
+          stop,
+          sink: tracker,
+          runId: tracker.wandb.runId,
+        });
+        const best = result.bestEval;
+        console.log(
+          best
+            ? `Best model: accuracy ${formatNumber(best.accuracy)} f1 ${formatNumber(best.f1)} ` +
+              `eval loss ${formatNumber(best.loss)} (${result.bestCheckpoint}); saved to ` +
+              `"${setup.config.checkpoint_dir}"`
+            : `Training ended at step ${result.globalStep} without an evaluation`,
+        );
+        return result;
+      } catch (err) {
+        exitCode = exitCodeOf(err);
+        throw err;
+      } finally {
+        await tracker.finish(exitCode);
+      }
     } finally {
       unregister();
       setup.lock.release();

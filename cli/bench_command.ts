@@ -13,6 +13,7 @@ import {
   type BenchPart,
   type BenchReport,
   type BenchShape,
+  DEFAULT_BENCH_PARTS,
   PADDINGS,
   runBench,
 } from "../bench/mod.ts";
@@ -45,7 +46,7 @@ export const BENCH_OPTIONS = [
   {
     name: "parts",
     type: "string",
-    default: BENCH_PARTS.join(","),
+    default: DEFAULT_BENCH_PARTS.join(","),
     metavar: "LIST",
     description: `Comma-separated parts to run (${BENCH_PARTS.join(", ")})`,
   },
@@ -236,6 +237,15 @@ export function formatReport(r: BenchReport): string {
           f(e.examplesPerSecond)
         } examples/s; ${e.batchesTimed} of ${e.batches} batches timed), ` +
         `${f(e.computedTokensOverReal, 3)} x real tokens`,
+    );
+  }
+  if (r.tracking) {
+    const t = r.tracking;
+    lines.push(
+      `tracking (a record row + W&B upload every step): ${f(100 * t.overhead, 1)}% per step ` +
+        `(${f(t.medianStepSeconds, 3)} s vs ${
+          f(t.medianStepSecondsTracked, 3)
+        } s, ${t.steps} pairs)`,
     );
   }
   const gib = (b: number) => f(b / 2 ** 30);

@@ -184,7 +184,13 @@ export async function runDemo(
     const banner = `Demo: a tiny random DistilBERT (2 layers, dim 64) on ${DEMO_TRAIN_SIZE} ` +
       `generated paraphrase pairs (${DEMO_VALIDATION_SIZE} for validation), fully offline`;
     const run = Object.freeze({ ...config, model: demoDir });
-    await trainWith(run, context.env, { data, explicit: resolved.explicit, stop, banner });
+    await trainWith(run, context.env, {
+      data,
+      explicit: resolved.explicit,
+      stop,
+      banner,
+      command: "demo",
+    });
     await showDemoPredictions(run, data);
     return 0;
   } finally {

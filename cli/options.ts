@@ -129,19 +129,24 @@ export function convertValue(spec: OptionSpec, raw: string): string | number | b
 
 /**
  * Parses `argv` against `table`. Accepts `--flag value`, `--flag=value`, and bare `--flag` for
- * booleans. Unknown flags, missing values, positional arguments, repeated flags and bad values
- * throw a {@linkcode UsageError} naming the flag. `options.given` collects the flags present.
+ * booleans. Unknown flags, missing values, repeated flags and bad values throw a
+ * {@linkcode UsageError} naming the flag; so do positional arguments, unless
+ * `options.positionals` collects them. `options.given` collects the flags present.
  */
 export function parseOptions<const T extends readonly OptionSpec[]>(
   table: T,
   argv: readonly string[],
-  options: { given?: Set<string> } = {},
+  options: { given?: Set<string>; positionals?: string[] } = {},
 ): OptionValuesOf<T> {
   const byName = new Map(table.map((s) => [s.name, s]));
   const values: OptionValues = {};
   const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    if ((!arg.startsWith("--") || arg === "--") && options.positionals) {
+      if (arg !== "--") options.positionals.push(arg);
+      continue;
+    }
     if (!arg.startsWith("--") || arg === "--") {
       throw new UsageError(`Unexpected argument "${arg}" (flags start with --)`);
     }

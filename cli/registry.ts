@@ -8,6 +8,7 @@ import { BENCH_COMMAND } from "./bench_command.ts";
 import { DATA_COMMAND } from "./data_command.ts";
 import { DEMO_COMMAND } from "./demo_command.ts";
 import { PREDICT_COMMAND } from "./predict_command.ts";
+import { SYNC_COMMAND } from "./sync_command.ts";
 import { TRAIN_COMMAND } from "./train_command.ts";
 
 /** Every command of the CLI, in the order `--help` lists them. */
@@ -17,5 +18,6 @@ export const COMMANDS: readonly Command[] = [
   notBuiltYet("tune", "Search hyperparameters (log-scale learning rate) over training runs"),
   PREDICT_COMMAND,
   DEMO_COMMAND,
+  SYNC_COMMAND,
   BENCH_COMMAND,
 ];

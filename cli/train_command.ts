@@ -17,12 +17,6 @@ export const TRAIN_COMMAND = defineCommand({
   async run(values, context) {
     if (values.demo) return await runDemo(values, context);
     const { config, explicit } = await resolveTrainRun(values, context.given);
-    if (config.wandb_mode !== "disabled") {
-      console.error(
-        `W&B logging (--wandb_mode ${config.wandb_mode}) is not built yet: metrics are kept in ` +
-          `each checkpoint's trainer_state.json`,
-      );
-    }
     await trainWith(config, context.env, { explicit });
     return 0;
   },

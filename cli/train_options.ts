@@ -5,6 +5,7 @@
  * @module
  */
 import { readJsonFile } from "../io/mod.ts";
+import { DEFAULT_WANDB_PROJECT, WANDB_MODES } from "../tracking/mod.ts";
 import { SCHEDULE_KINDS, type TrainConfig } from "../train/mod.ts";
 import {
   BACKEND_OPTION,
@@ -215,25 +216,40 @@ export const TRAIN_OPTIONS = [
   {
     name: "wandb_mode",
     type: "choice",
-    choices: ["online", "offline", "disabled"],
-    default: "disabled",
-    description: "Weights & Biases logging mode (not wired yet: the tracking issue)",
+    choices: WANDB_MODES,
+    description: "Weights & Biases mode (default: WANDB_MODE, else online with an API key, " +
+      "otherwise offline)",
   },
   {
     name: "wandb_project",
     type: "string",
-    default: "mrpc-tune",
-    description: "Weights & Biases project (not wired yet: the tracking issue)",
+    description: `Weights & Biases project (default: WANDB_PROJECT, else ${DEFAULT_WANDB_PROJECT})`,
   },
   {
     name: "wandb_entity",
     type: "string",
-    description: "Weights & Biases entity (user or team) (not wired yet: the tracking issue)",
+    description: "Weights & Biases entity, user or team (default: WANDB_ENTITY, else the key's)",
   },
   {
     name: "run_name",
     type: "string",
-    description: "Name of this run (default: generated) (not wired yet: the tracking issue)",
+    description: "Display name of the run (default: WANDB_NAME, else the run id)",
+  },
+  {
+    name: "wandb_group",
+    type: "string",
+    description: "Group of the run (default: WANDB_RUN_GROUP)",
+  },
+  {
+    name: "wandb_tags",
+    type: "string",
+    metavar: "A,B",
+    description: "Comma-separated tags of the run (default: WANDB_TAGS)",
+  },
+  {
+    name: "wandb_job_type",
+    type: "string",
+    description: "Job type of the run, e.g. train or trial (default: WANDB_JOB_TYPE)",
   },
 ] as const satisfies readonly OptionSpec[];
 

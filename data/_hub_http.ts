@@ -6,7 +6,7 @@
  */
 import { InputError } from "./errors.ts";
 import { HubReplyError } from "./_hub_errors.ts";
-import { isRetryableStatus, parseRetryAfter, RetryableError } from "./_retry.ts";
+import { isRetryableStatus, parseRetryAfter, RetryableError } from "./retry.ts";
 
 const MAX_REDIRECTS = 10;
 const USER_AGENT = `mrpc-tune; deno/${Deno.version.deno}`;

@@ -47,11 +47,10 @@ import {
   RetriesExhausted,
   type RetryPolicy,
   withRetries,
-} from "./_retry.ts";
+} from "./retry.ts";
 
 export type { RepoType } from "./_hub_cache.ts";
 export { isRepoId } from "./_hub_cache.ts";
-export type { RetryPolicy } from "./_retry.ts";
 
 /**
  * Where and how to reach the Hub. Build it with {@link hubOptionsFromEnv}; it holds the token, so

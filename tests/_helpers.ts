@@ -121,6 +121,17 @@ export async function writeTinyModel(
   return config;
 }
 
+/**
+ * The environment every test subprocess starts from (on top of the runner's): plain output, and
+ * W&B off with no netrc, so that no test ever reaches a real W&B account of the machine's user.
+ * The tracking tests set WANDB_MODE="" (unset) and point WANDB_BASE_URL at a loopback server.
+ */
+export const TEST_ENV: Readonly<Record<string, string>> = {
+  NO_COLOR: "1",
+  WANDB_MODE: "disabled",
+  NETRC: "/nonexistent/mrpc-tune-test-netrc",
+};
+
 /** Runs main.ts in a subprocess and returns its exit code and output. */
 export async function runMain(
   args: string[],
@@ -129,7 +140,7 @@ export async function runMain(
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", join(REPO_ROOT, "main.ts"), ...args],
     cwd: opts.cwd ?? REPO_ROOT,
-    env: { NO_COLOR: "1", ...opts.env },
+    env: { ...TEST_ENV, ...opts.env },
     stdout: "piped",
     stderr: "piped",
   });

@@ -59,6 +59,8 @@ export interface TrainerState {
   readonly config: Readonly<Record<string, unknown>>;
   /** sha256 of the training and validation examples (absent in checkpoints of early versions). */
   readonly data?: { readonly train_sha256: string; readonly validation_sha256: string };
+  /** The run's id: its record under `<checkpoint_dir>/runs/` and its W&B run. */
+  readonly run_id?: string;
 }
 
 function isInt(v: unknown, min = 0): v is number {
@@ -138,6 +140,9 @@ export function validateTrainerState(json: unknown, path: string): TrainerState 
     'an array of objects of numbers with a "step"',
   );
   field("config", isRecord(s.config), "an object");
+  if (s.run_id !== undefined) {
+    field("run_id", typeof s.run_id === "string" && /^[\w.-]{1,64}$/.test(s.run_id), "a run id");
+  }
   if (s.data !== undefined) {
     field(
       "data",

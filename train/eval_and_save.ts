@@ -20,6 +20,7 @@ import {
 import { rotateCheckpoints } from "./checkpoint_rotation.ts";
 import { evaluate } from "./evaluate.ts";
 import type { EvalMetrics } from "./metrics.ts";
+import type { MetricsSink } from "./metrics_sink.ts";
 import { formatNumber, type ProgressReporter } from "./progress.ts";
 import type { RunPlan } from "./run_plan.ts";
 import type { RunState } from "./run_state.ts";
@@ -36,6 +37,8 @@ export interface SaveContext {
   readonly optimizer: AdamW;
   readonly stepper: TrainStepper;
   readonly progress: ProgressReporter;
+  readonly sink?: MetricsSink;
+  readonly runId?: string;
 }
 
 /** `eval_results.json` as the HF Trainer names its keys. */
@@ -66,6 +69,7 @@ export async function saveCheckpointNow(
     config,
     optimizerSteps: ctx.optimizer.stepCount,
     data: setup.data,
+    runId: ctx.runId,
   });
   await saveCheckpoint(config.checkpoint_dir, {
     config: setup.pretrained.config,
@@ -96,6 +100,12 @@ export async function evaluateAndSave(ctx: SaveContext, state: RunState): Promis
     metric: config.metric_for_best_model,
     checkpoint: `checkpoint-${state.step}`,
   });
+  await ctx.sink?.log(state.step, {
+    "eval/loss": metrics.loss,
+    "eval/accuracy": metrics.accuracy,
+    "eval/f1": metrics.f1,
+  });
+  await ctx.sink?.summary(state.summary(config.metric_for_best_model));
   progress.line(
     `eval step ${state.step}: loss ${formatNumber(metrics.loss)} accuracy ` +
       `${formatNumber(metrics.accuracy)} f1 ${formatNumber(metrics.f1)} (${metrics.count} pairs)`,

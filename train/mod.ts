@@ -20,6 +20,7 @@ export * from "./evaluate.ts";
 export * from "./grad_clip.ts";
 export * from "./lr_schedule.ts";
 export * from "./metrics.ts";
+export * from "./metrics_sink.ts";
 export * from "./micro_batch.ts";
 export * from "./progress.ts";
 export * from "./run_dir.ts";

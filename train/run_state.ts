@@ -99,15 +99,44 @@ export class RunState {
     return this.consecutiveNonfinite;
   }
 
-  /** Logs a training interval's means at the current step. */
-  logTrain(plan: RunPlan, means: { loss: number; lr: number; gradNorm: number }): void {
-    this.history.push({
-      step: this.step,
-      epoch: epochAt(plan, this.step),
+  /** Logs a training interval's means at the current step; returns the metrics logged. */
+  logTrain(
+    plan: RunPlan,
+    means: { loss: number; lr: number; gradNorm: number },
+  ): Record<string, number> {
+    const metrics = {
       "train/loss": means.loss,
       "train/lr": means.lr,
       "train/grad_norm": means.gradNorm,
-    });
+    };
+    this.history.push({ step: this.step, epoch: epochAt(plan, this.step), ...metrics });
+    return metrics;
+  }
+
+  /** The run's summary: the best evaluation and its step, the latest one, the step. */
+  summary(metric: string): Record<string, number | null> {
+    const best = this.bestEval;
+    const last = this.lastEval;
+    const bestStep = Number(/^checkpoint-(\d+)$/.exec(this.bestCheckpoint ?? "")?.[1] ?? NaN);
+    return {
+      [`best/${metric}`]: this.bestMetric,
+      "best/step": Number.isInteger(bestStep) ? bestStep : null,
+      ...(best
+        ? {
+          "best/eval_loss": best.loss,
+          "best/eval_accuracy": best.accuracy,
+          "best/eval_f1": best.f1,
+        }
+        : {}),
+      ...(last
+        ? {
+          [EVAL_KEYS.loss]: last.loss,
+          [EVAL_KEYS.accuracy]: last.accuracy,
+          [EVAL_KEYS.f1]: last.f1,
+        }
+        : {}),
+      "train/global_step": this.step,
+    };
   }
 
   /**
@@ -143,7 +172,12 @@ export class RunState {
   /** The `trainer_state.json` of a checkpoint written now. */
   toTrainerState(
     plan: RunPlan,
-    options: { config: TrainConfig; optimizerSteps: number; data?: TrainerState["data"] },
+    options: {
+      config: TrainConfig;
+      optimizerSteps: number;
+      data?: TrainerState["data"];
+      runId?: string;
+    },
   ): TrainerState {
     const { step } = this;
     return {
@@ -167,6 +201,7 @@ export class RunState {
       log_history: [...this.history],
       config: { ...options.config },
       ...(options.data ? { data: options.data } : {}),
+      ...(options.runId ? { run_id: options.runId } : {}),
     };
   }
 }

@@ -39,10 +39,13 @@ export interface TrainConfig {
   readonly validation_file?: string;
   readonly logging_steps: number;
   readonly max_consecutive_nonfinite: number;
-  readonly wandb_mode: "online" | "offline" | "disabled";
-  readonly wandb_project: string;
+  readonly wandb_mode?: "online" | "offline" | "disabled";
+  readonly wandb_project?: string;
   readonly wandb_entity?: string;
   readonly run_name?: string;
+  readonly wandb_group?: string;
+  readonly wandb_tags?: string;
+  readonly wandb_job_type?: string;
   readonly overwrite_output_dir: boolean;
   readonly force_download: boolean;
 }
@@ -90,6 +93,9 @@ export const FREE_KEYS = [
   "wandb_project",
   "wandb_entity",
   "run_name",
+  "wandb_group",
+  "wandb_tags",
+  "wandb_job_type",
 ] as const satisfies readonly (keyof TrainConfig)[];
 
 /** Settings of this invocation only: never taken from a checkpoint. */

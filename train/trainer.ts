@@ -26,6 +26,7 @@ import { StepBatches } from "./step_batches.ts";
 import type { TrainConfig } from "./train_config.ts";
 import type { TrainSetup } from "./train_setup.ts";
 import type { TrainerState } from "./checkpoint.ts";
+import type { MetricsSink } from "./metrics_sink.ts";
 import { type StepResult, TrainStepper } from "./train_step.ts";
 
 /** What a finished run reports. */
@@ -56,6 +57,10 @@ export interface RunTrainingOptions {
   readonly backend: string;
   /** A graceful stop: finish the step, save `checkpoint-<step>`, throw `Interrupted`. */
   readonly stop?: StopRequest;
+  /** Receives every logged row and the summary (the run record and W&B). */
+  readonly sink?: MetricsSink;
+  /** The run's id (its record and W&B run), kept in every checkpoint for resuming. */
+  readonly runId?: string;
 }
 
 /**
@@ -98,7 +103,17 @@ async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promis
     groupByLength: config.group_by_length,
     padId: setup.tokenizer.padId,
   });
-  const save: SaveContext = { config, plan, setup, model, optimizer, stepper, progress };
+  const save: SaveContext = {
+    config,
+    plan,
+    setup,
+    model,
+    optimizer,
+    stepper,
+    progress,
+    sink: options.sink,
+    runId: options.runId,
+  };
   const interval = new LogInterval();
   const runStart = performance.now();
   options.stop?.trainingStarted();
@@ -126,7 +141,16 @@ async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promis
       progress.update(sample);
       if (isLoggingStep(plan, state.step)) {
         if (interval.steps > 0) {
-          state.logTrain(plan, { loss: interval.meanLoss, lr, gradNorm: interval.meanGradNorm });
+          const row = state.logTrain(plan, {
+            loss: interval.meanLoss,
+            lr,
+            gradNorm: interval.meanGradNorm,
+          });
+          await options.sink?.log(state.step, {
+            ...row,
+            "train/epoch": epochAt(plan, state.step),
+            "train/examples_per_second": sample.examplesPerSecond,
+          });
         }
         progress.interval(sample);
         interval.reset();

@@ -75,6 +75,7 @@ Deno.test("bench --json: one object with every figure, sane for a tiny model", a
       "settings",
       "tokens",
       "total_seconds",
+      "tracking",
       "train",
     ]);
     assert.equal(j.backend.name, "wasm");
@@ -146,7 +147,26 @@ Deno.test("bench: the table names every part; --parts runs only those", async ()
     assert.equal(j.matmul, null);
     assert.deepEqual(j.train, []);
     assert.equal(j.epoch, null);
+    assert.equal(j.tracking, null, "tracking runs on request only");
     assert.equal(j.eval.seq_len, 16);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bench --parts tracking: a record row and a W&B upload per step, measured in pairs", async () => {
+  const { dir, args } = await tinyInputs();
+  try {
+    const r = await runMain(args({ parts: "tracking", steps: "3", json: "" }));
+    assert.equal(r.code, 0, r.stderr);
+    const t = JSON.parse(r.stdout).tracking;
+    assert.equal(t.steps, 3);
+    positive(t.median_step_seconds, "untracked step");
+    positive(t.median_step_seconds_tracked, "tracked step");
+    assert.ok(
+      Math.abs(t.overhead - (t.median_step_seconds_tracked / t.median_step_seconds - 1)) < 1e-12,
+    );
+    assert.equal(t.rows_received, 3, "every row reached the loopback W&B");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { assertUsageError, REPO_ROOT, runMain, withTempDir } from "../_helpers.ts";
+import { runAndSignal } from "../train/_resume.ts";
 
 Deno.test("demo: a tiny random DistilBERT learns the generated paraphrase task (>= 95%)", async () => {
   await withTempDir(async (dir) => {
@@ -88,24 +89,11 @@ Deno.test("demo: Ctrl-C mid-run removes the temporary folder too", async () => {
   await withTempDir(async (dir) => {
     const tmp = join(dir, "tmp");
     await Deno.mkdir(tmp);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        ...["run", "-A", join(REPO_ROOT, "main.ts"), "demo", "--backend", "wasm"],
-        ...["--checkpoint_dir", join(dir, "out"), "--logging_steps", "1"],
-      ],
-      env: { TMPDIR: tmp, NO_COLOR: "1" },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let stderr = "";
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
-      stderr += text;
-      if (/ step 2\//.test(stderr)) {
-        child.kill("SIGINT");
-        break;
-      }
-    }
-    const status = await child.status;
+    const { status, stderr } = await runAndSignal(
+      ["demo", "--backend", "wasm", "--checkpoint_dir", join(dir, "out"), "--logging_steps", "1"],
+      (err) => / step 2\//.test(err),
+      { signals: ["SIGINT"], env: { TMPDIR: tmp } },
+    );
     assert.equal(status.code, 130, stderr);
     assert.deepEqual(await demoTemps(tmp), []);
   });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { hubOptionsFromEnv, InputError } from "../../data/mod.ts";
 import { formatBytes, formatProgress } from "../../data/_progress.ts";
-import { parseRetryAfter, retryDelayMs } from "../../data/_retry.ts";
+import { parseRetryAfter, retryDelayMs } from "../../data/retry.ts";
 
 Deno.test("hubOptionsFromEnv defaults to huggingface.co and ~/.cache/huggingface/hub", () => {
   assert.deepEqual(hubOptionsFromEnv({ HOME: "/home/ada" }), {

@@ -7,11 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
-import { REPO_ROOT, runMain } from "../_helpers.ts";
+import { REPO_ROOT, runMain, TEST_ENV } from "../_helpers.ts";
 import { readJson, type TinyRun, writeTinyRun } from "./_train_helpers.ts";
 
 /** No Hub, plain output. */
-export const ENV = { HF_HUB_OFFLINE: "1", HF_ENDPOINT: "http://127.0.0.1:9", NO_COLOR: "1" };
+export const ENV = { ...TEST_ENV, HF_HUB_OFFLINE: "1", HF_ENDPOINT: "http://127.0.0.1:9" };
 /** Steps of the run. */
 export const TOTAL_STEPS = 12; // 48 pairs / batch 8 = 6 steps per epoch, 2 epochs
 
@@ -84,12 +84,17 @@ export interface SignalledRun {
 export async function runAndSignal(
   args: string[],
   when: (stderr: string) => boolean | Promise<boolean>,
-  options: { cwd?: string; signals?: Deno.Signal[]; gapMs?: number } = {},
+  options: {
+    cwd?: string;
+    signals?: Deno.Signal[];
+    gapMs?: number;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<SignalledRun> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", join(REPO_ROOT, "main.ts"), ...args],
     cwd: options.cwd ?? REPO_ROOT,
-    env: ENV,
+    env: { ...ENV, ...options.env },
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -1,5 +1,5 @@
 /**
- * Bounded retries with exponential backoff for Hub requests: 429 and 5xx replies and dropped
+ * Bounded retries with exponential backoff for HTTP clients (the Hub's, W&B's): 429 and 5xx replies and dropped
  * connections are retried, honouring `Retry-After`, for at most `maxAttempts` tries and at most
  * `deadlineMs` since the last progress; everything else fails at once. A try that gives up
  * throws {@linkcode RetriesExhausted} with a short reason a person can read.

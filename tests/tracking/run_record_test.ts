@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readHistory, RECORD_FILES, type RunMeta, RunRecord } from "../../tracking/mod.ts";
+import { withTempDir } from "../_helpers.ts";
+
+const META: RunMeta = {
+  program: "mrpc-tune",
+  version: "0.0.0",
+  commit: "abc",
+  deno: "2",
+  tfjs: "4",
+  backend: "wasm",
+  gpu: false,
+  host: "h",
+  command: "train",
+  started: "2026-12-01T00:00:00.000Z",
+  ended: null,
+  exit_code: null,
+};
+
+Deno.test("run record: one line per step, a second log at a step merges into its line", async () => {
+  await withTempDir(async (dir) => {
+    const record = await RunRecord.open(dir, "r1", { config: { lr: 1 }, meta: META });
+    assert.equal(await record.log(1, { "train/loss": 0.9 }), 0);
+    assert.equal(await record.log(2, { "train/loss": 0.8 }), 1);
+    assert.equal(await record.log(2, { "eval/accuracy": 0.5 }), 1, "same step, same line");
+    await assert.rejects(record.log(1, { x: 1 }), /Cannot log step 1 after step 2/);
+    const rows = await readHistory(join(dir, "r1"));
+    assert.deepEqual(rows.map((r) => [r._step, r["train/loss"], r["eval/accuracy"]]), [
+      [1, 0.9, undefined],
+      [2, 0.8, 0.5],
+    ]);
+    for (const r of rows) assert.ok(r._runtime >= 0 && r._timestamp > 1.7e9);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(join(dir, "r1", RECORD_FILES.config))), {
+      lr: 1,
+    });
+    await record.end(0);
+    const meta = JSON.parse(await Deno.readTextFile(join(dir, "r1", RECORD_FILES.meta)));
+    assert.equal(meta.exit_code, 0);
+    assert.ok(Date.parse(meta.ended) > 0);
+  });
+});
+
+Deno.test("run record: a torn last line is dropped, a resumed run drops the steps it redoes", async () => {
+  await withTempDir(async (dir) => {
+    const record = await RunRecord.open(dir, "r2", { config: {}, meta: META });
+    for (const step of [1, 2, 3, 4]) await record.log(step, { "train/loss": 1 / step });
+    const path = join(dir, "r2", RECORD_FILES.metrics);
+    await Deno.writeTextFile(path, '{"_step": 5, "train/lo', { append: true }); // killed mid-line
+    assert.deepEqual((await readHistory(join(dir, "r2"))).map((r) => r._step), [1, 2, 3, 4]);
+    await Deno.writeTextFile(path, '{"broken\n{"_step": 9}\n', { append: true });
+    await assert.rejects(readHistory(join(dir, "r2")), /Broken run record line 5/);
+    await Deno.writeTextFile(
+      path,
+      (await Deno.readTextFile(path)).split("\n").slice(0, 4).join("\n") + "\n",
+    );
+    const resumed = await RunRecord.open(dir, "r2", {
+      config: {},
+      meta: { ...META, started: "2027-01-01T00:00:00.000Z" },
+      resumeStep: 2,
+    });
+    assert.deepEqual(resumed.rows.map((r) => r._step), [1, 2]);
+    assert.equal(await resumed.log(3, { "train/loss": 0.3 }), 2, "step 3 again at offset 2");
+    const meta = JSON.parse(await Deno.readTextFile(join(dir, "r2", RECORD_FILES.meta)));
+    assert.equal(meta.started, META.started, "the first start is kept");
+  });
+});
