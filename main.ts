@@ -55,7 +55,8 @@ export async function runCli(
   try {
     if (!command) throw new UsageError(`Unknown command "${name}" (try --help)`);
     if (rest.includes("--help") || rest.includes("-h")) {
-      console.log(formatHelp(`mrpc-tune ${name} [flags]`, command.summary, command.options));
+      const about = command.details ? `${command.summary}\n\n${command.details}` : command.summary;
+      console.log(formatHelp(`mrpc-tune ${name} [flags]`, about, command.options));
       return 0;
     }
     return await command.execute(rest, env);

@@ -16,11 +16,23 @@ export class GracefulStop implements StopRequest {
   #signal: StopSignalName | null = null;
   #training = false;
   #log: (line: string) => void;
+  readonly #repeatExits: boolean;
+  readonly #saving: string;
   readonly #cleanups = new Set<() => void>();
   readonly #listeners: [StopSignalName, () => void][] = [];
 
-  constructor(options: { log: (line: string) => void }) {
+  /**
+   * `repeatExits: false` (a tuning trial): later signals are ignored — the terminal's Ctrl-C
+   * reaches the trial and its worker alike, and the worker, which forwards the first, decides
+   * when to stop at once (it exits, and the trial follows). `saving` says what a first signal
+   * does (default: finishing the step and saving a checkpoint).
+   */
+  constructor(
+    options: { log: (line: string) => void; repeatExits?: boolean; saving?: string },
+  ) {
     this.#log = options.log;
+    this.#repeatExits = options.repeatExits ?? true;
+    this.#saving = options.saving ?? "finishing this step and saving a checkpoint";
     for (const name of SIGNALS) {
       const handler = () => this.#received(name);
       try {
@@ -60,6 +72,7 @@ export class GracefulStop implements StopRequest {
   }
 
   #received(name: StopSignalName): void {
+    if (this.#signal !== null && !this.#repeatExits) return;
     if (this.#signal !== null || !this.#training) {
       const why = this.#signal !== null
         ? `${name} again: stopping at once`
@@ -74,9 +87,10 @@ export class GracefulStop implements StopRequest {
     }
     this.#signal = name;
     this.#log(
-      `${name}: finishing this step and saving a checkpoint (${
-        name === "SIGINT" ? "Ctrl-C" : "SIGTERM"
-      } again stops at once)`,
+      `${name}: ${this.#saving}` +
+        (this.#repeatExits
+          ? ` (${name === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again stops at once)`
+          : ""),
     );
   }
 }

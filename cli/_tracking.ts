@@ -65,7 +65,12 @@ export async function startTracking(
   return await RunTracker.start({
     runsDir: join(config.checkpoint_dir, "runs"),
     runId,
-    config: { ...config },
+    config: {
+      ...config,
+      ...(options.env.MRPC_TUNE_TRIAL_NUMBER
+        ? { trial_number: Number(options.env.MRPC_TUNE_TRIAL_NUMBER) }
+        : {}),
+    },
     meta: {
       program: PROGRAM,
       version: VERSION,

@@ -19,6 +19,7 @@ import type { Env } from "./command.ts";
 import { UsageError } from "./options.ts";
 import { GracefulStop } from "./_signals.ts";
 import { startTracking, wandbSettings } from "./_tracking.ts";
+import { inTrialMode, TrialChannel } from "./_trial_channel.ts";
 
 /** The exit code an error ends a command with (main.ts prints it). */
 function exitCodeOf(err: unknown): number {
@@ -54,7 +55,7 @@ export async function trainWith(
   env: Env,
   options: TrainWithOptions = {},
 ): Promise<TrainResult> {
-  const stop = options.stop ?? new GracefulStop({ log });
+  const stop = options.stop ?? new GracefulStop({ log, repeatExits: !inTrialMode(env) });
   try {
     await wandbSettings(config, env); // bad W&B settings are input errors, found before downloads
     const hub = { ...hubOptionsFromEnv(env), forceDownload: config.force_download };
@@ -81,6 +82,7 @@ export async function trainWith(
         command: options.command ?? "train",
         log: (line) => progress.line(line),
       });
+      const channel = TrialChannel.fromEnv(env);
       let exitCode = 0;
       try {
         const result = await runTraining(setup, {
@@ -90,6 +92,13 @@ export async function trainWith(
           stop,
           sink: tracker,
           runId: tracker.wandb.runId,
+          onEvaluation: channel ? (step, metrics) => channel.report(step, metrics) : undefined,
+        });
+        channel?.send({
+          type: "result",
+          pruned: result.stoppedBy === "pruned",
+          step: result.globalStep,
+          best: result.bestEval,
         });
         const best = result.bestEval;
         console.log(

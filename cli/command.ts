@@ -23,6 +23,10 @@ export interface Command {
   /** One line for the command list. */
   readonly summary: string;
   readonly options: readonly OptionSpec[];
+  /** The rows README.md's flag table lists (default `options`; `tune` lists its own only). */
+  readonly documentedOptions?: readonly OptionSpec[];
+  /** More about the command, shown by `--help` after the summary. */
+  readonly details?: string;
   /** Parses `argv` against `options` and runs the command; resolves to the exit code. */
   execute(argv: readonly string[], env: Env): Promise<number>;
 }
@@ -32,6 +36,8 @@ export interface CommandSpec<T extends readonly OptionSpec[]> {
   readonly name: string;
   readonly summary: string;
   readonly options: T;
+  readonly documentedOptions?: readonly OptionSpec[];
+  readonly details?: string;
   run(values: OptionValuesOf<T>, context: CommandContext): Promise<number>;
 }
 
@@ -43,6 +49,8 @@ export function defineCommand<const T extends readonly OptionSpec[]>(
     name: spec.name,
     summary: spec.summary,
     options: spec.options,
+    documentedOptions: spec.documentedOptions,
+    details: spec.details,
     execute(argv, env) {
       const given = new Set<string>();
       const values = parseOptions(spec.options, argv, { given });

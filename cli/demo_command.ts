@@ -28,6 +28,7 @@ import { type OptionSpec, parseOptions, UsageError } from "./options.ts";
 import { resolveTrainRun, TRAIN_OPTIONS, type TrainOptionValues } from "./train_options.ts";
 import { GracefulStop } from "./_signals.ts";
 import { log, trainWith } from "./_train_run.ts";
+import { inTrialMode } from "./_trial_channel.ts";
 
 /** Flag values the demo uses unless given on the command line. */
 export const DEMO_DEFAULTS = {
@@ -172,7 +173,7 @@ export async function runDemo(
   if (config.resume === undefined && await claimDemoDir(config.checkpoint_dir)) {
     config = Object.freeze({ ...config, overwrite_output_dir: true });
   }
-  const stop = new GracefulStop({ log });
+  const stop = new GracefulStop({ log, repeatExits: !inTrialMode(context.env) });
   const demoDir = await Deno.makeTempDir({ prefix: "mrpc-tune-demo-" });
   const unregister = stop.onExit(() => Deno.removeSync(demoDir, { recursive: true }));
   try {
@@ -181,8 +182,10 @@ export async function runDemo(
       trainSize: DEMO_TRAIN_SIZE,
       validationSize: DEMO_VALIDATION_SIZE,
     });
-    const banner = `Demo: a tiny random DistilBERT (2 layers, dim 64) on ${DEMO_TRAIN_SIZE} ` +
-      `generated paraphrase pairs (${DEMO_VALIDATION_SIZE} for validation), fully offline`;
+    const trainSize = Math.min(DEMO_TRAIN_SIZE, config.max_train_samples ?? Infinity);
+    const validationSize = Math.min(DEMO_VALIDATION_SIZE, config.max_eval_samples ?? Infinity);
+    const banner = `Demo: a tiny random DistilBERT (2 layers, dim 64) on ${trainSize} ` +
+      `generated paraphrase pairs (${validationSize} for validation), fully offline`;
     const run = Object.freeze({ ...config, model: demoDir });
     await trainWith(run, context.env, {
       data,

@@ -18,7 +18,9 @@ for (const command of COMMANDS) {
     console.error(`README.md has no ${begin} section`);
     continue;
   }
-  text = `${text.slice(0, i + begin.length)}\n${formatMarkdown(command.options)}\n${text.slice(j)}`;
+  text = `${text.slice(0, i + begin.length)}\n${
+    formatMarkdown(command.documentedOptions ?? command.options)
+  }\n${text.slice(j)}`;
 }
 await Deno.writeTextFile(path, text);
 await new Deno.Command(Deno.execPath(), { args: ["fmt", path.pathname] }).output();

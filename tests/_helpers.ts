@@ -161,3 +161,38 @@ export function assertUsageError(
   assert.match(lines[0], pattern);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 }
+
+/** Debian's Python, which has python3-torch / python3-optuna / python3-redis when installed. */
+export const SYSTEM_PYTHON = "/usr/bin/python3";
+
+/**
+ * Returns the `ignore` flag for a test needing Python modules (`import a, b` in
+ * {@linkcode SYSTEM_PYTHON}), printing why when they are missing, so that a skip is never silent.
+ */
+export function needsPython(modules: readonly string[], testName: string): boolean {
+  try {
+    const out = new Deno.Command(SYSTEM_PYTHON, {
+      args: ["-c", `import ${modules.join(", ")}`],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    if (out.success) return false;
+  } catch { /* no python at all */ }
+  console.log(
+    `SKIP "${testName}": ${SYSTEM_PYTHON} cannot import ${modules.join(", ")} ` +
+      `(install Debian's ${modules.map((m) => `python3-${m}`).join(" ")})`,
+  );
+  return true;
+}
+
+/** Returns the `ignore` flag for a test needing a program on PATH, printing why when absent. */
+export function needsProgram(program: string, testName: string, pkg = program): boolean {
+  try {
+    new Deno.Command(program, { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync();
+    return false;
+  } catch {
+    console.log(`SKIP "${testName}": ${program} is not installed (Debian package ${pkg})`);
+    return true;
+  }
+}

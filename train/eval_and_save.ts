@@ -39,6 +39,8 @@ export interface SaveContext {
   readonly progress: ProgressReporter;
   readonly sink?: MetricsSink;
   readonly runId?: string;
+  /** Told every evaluation (a tuning trial reports it); true stops the run (pruned). */
+  readonly onEvaluation?: (step: number, metrics: EvalMetrics) => Promise<boolean>;
 }
 
 /** `eval_results.json` as the HF Trainer names its keys. */
@@ -88,9 +90,12 @@ export async function saveCheckpointNow(
 
 /**
  * Evaluates at `state.step`, records the result in `state`, writes `checkpoint-<step>` and
- * rotates. Returns true when early stopping ends the run.
+ * rotates. Returns why the run ends here (early stopping, or the tuner's pruner), or null.
  */
-export async function evaluateAndSave(ctx: SaveContext, state: RunState): Promise<boolean> {
+export async function evaluateAndSave(
+  ctx: SaveContext,
+  state: RunState,
+): Promise<"early_stopping" | "pruned" | null> {
   const { config, plan, setup, progress } = ctx;
   const metrics = await evaluate(ctx.model, setup.validation, {
     batchSize: plan.evalBatchSize,
@@ -111,8 +116,9 @@ export async function evaluateAndSave(ctx: SaveContext, state: RunState): Promis
       `${formatNumber(metrics.accuracy)} f1 ${formatNumber(metrics.f1)} (${metrics.count} pairs)`,
   );
   await saveCheckpointNow(ctx, state, metrics);
+  if (await ctx.onEvaluation?.(state.step, metrics)) return "pruned";
   const patience = config.early_stopping_patience;
-  return patience > 0 && state.evalsWithoutImprovement >= patience;
+  return patience > 0 && state.evalsWithoutImprovement >= patience ? "early_stopping" : null;
 }
 
 /** Copies the best checkpoint's model files into `checkpoint_dir` itself (each atomically). */

@@ -39,6 +39,8 @@ export interface TrainResult {
   readonly bestEval: EvalMetrics | null;
   readonly lastEval: EvalMetrics | null;
   readonly nonfiniteSteps: number;
+  /** Why the run ended before its last step: early stopping, or pruned by a tuner. */
+  readonly stoppedBy: "early_stopping" | "pruned" | null;
 }
 
 /** A request to stop (Ctrl-C, `docker stop`), checked after every optimizer step. */
@@ -61,6 +63,8 @@ export interface RunTrainingOptions {
   readonly sink?: MetricsSink;
   /** The run's id (its record and W&B run), kept in every checkpoint for resuming. */
   readonly runId?: string;
+  /** Told every evaluation (a tuning trial reports it); true stops the run (pruned). */
+  readonly onEvaluation?: (step: number, metrics: EvalMetrics) => Promise<boolean>;
 }
 
 /**
@@ -113,9 +117,11 @@ async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promis
     progress,
     sink: options.sink,
     runId: options.runId,
+    onEvaluation: options.onEvaluation,
   };
   const interval = new LogInterval();
   const runStart = performance.now();
+  let stoppedBy: TrainResult["stoppedBy"] = null;
   options.stop?.trainingStarted();
   try {
     while (state.step < plan.totalSteps) {
@@ -156,10 +162,14 @@ async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promis
         interval.reset();
       }
       // Evaluate and checkpoint.
-      if (isEvalStep(plan, state.step) && await evaluateAndSave(save, state)) {
+      const ended = isEvalStep(plan, state.step) ? await evaluateAndSave(save, state) : null;
+      if (ended) {
+        stoppedBy = ended;
         progress.line(
-          `Early stopping: ${state.evalsWithoutImprovement} evaluations without a better ` +
-            `${config.metric_for_best_model}`,
+          ended === "pruned"
+            ? `Pruned by the tuner at step ${state.step}`
+            : `Early stopping: ${state.evalsWithoutImprovement} evaluations without a better ` +
+              `${config.metric_for_best_model}`,
         );
         break;
       }
@@ -182,6 +192,7 @@ async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promis
     bestEval: state.bestEval,
     lastEval: state.lastEval,
     nonfiniteSteps: state.nonfiniteSteps,
+    stoppedBy,
   };
 }
 

@@ -1,0 +1,86 @@
+"""The Python Optuna side of `deno task bench:tune` (run with Debian's /usr/bin/python3).
+
+    bench_tune_peer.py run OBJECTIVE SEEDS BUDGET    JSON: best-so-far curve per seed (TPE)
+    bench_tune_peer.py eval OBJECTIVE                JSON points on stdin -> JSON values
+
+The objectives mirror scripts/bench_tune.ts term for term (the eval command proves it).
+"""
+import json
+import math
+import sys
+
+import optuna
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def noise(seed, i, scale):
+    x = math.sin(seed * 12.9898 + i * 78.233) * 43758.5453
+    return scale * (x - math.floor(x) - 0.5)
+
+
+def finetune(p, seed, i):
+    acc = 0.85 - 0.06 * (math.log10(p["lr"]) - math.log10(3e-5)) ** 2 + noise(seed, i, 0.02)
+    return max(acc, 0.68)
+
+
+def branin(p, seed, i):
+    x1, x2 = p["x1"], p["x2"]
+    b, c, r, s, t = 5.1 / (4 * math.pi ** 2), 5 / math.pi, 6, 10, 1 / (8 * math.pi)
+    return (x2 - b * x1 ** 2 + c * x1 - r) ** 2 + s * (1 - t) * math.cos(x1) + s
+
+
+def mixed(p, seed, i):
+    best_lr = 3e-5 * math.sqrt(p["batch_size"] / 16)
+    acc = (
+        0.85
+        - 0.06 * (math.log10(p["lr"]) - math.log10(best_lr)) ** 2
+        - 2 * (p["warmup_ratio"] - 0.06) ** 2
+        - 0.005 * (p["epochs"] - 3) ** 2
+        + noise(seed, i, 0.01)
+    )
+    return max(acc, 0.68)
+
+
+OBJECTIVES = {
+    "finetune": ("maximize", finetune),
+    "branin": ("minimize", branin),
+    "mixed": ("maximize", mixed),
+}
+
+
+def suggest(name, trial):
+    if name == "finetune":
+        return {"lr": trial.suggest_float("lr", 1e-6, 1e-2, log=True)}
+    if name == "branin":
+        return {"x1": trial.suggest_float("x1", -5, 10), "x2": trial.suggest_float("x2", 0, 15)}
+    return {
+        "lr": trial.suggest_float("lr", 1e-6, 1e-3, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [8, 16, 32]),
+        "warmup_ratio": trial.suggest_float("warmup_ratio", 0, 0.2),
+        "epochs": trial.suggest_int("epochs", 1, 5),
+    }
+
+
+def run(name, seeds, budget):
+    direction, f = OBJECTIVES[name]
+    curves = []
+    for seed in range(int(seeds)):
+        study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
+        study.optimize(lambda trial: f(suggest(name, trial), seed, trial.number), n_trials=int(budget))
+        values, best = [t.value for t in study.trials], []
+        for v in values:
+            best.append(v if not best else (max if direction == "maximize" else min)(best[-1], v))
+        curves.append(best)
+    print(json.dumps(curves))
+
+
+def evaluate(name):
+    _, f = OBJECTIVES[name]
+    points = json.load(sys.stdin)
+    print(json.dumps([f(p["params"], p["seed"], p["i"]) for p in points]))
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    {"run": run, "eval": evaluate}[command](*args)

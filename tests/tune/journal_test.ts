@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import {
+  floatDist,
+  JournalFile,
+  JournalMemory,
+  JournalState,
+  JournalStorage,
+  Op,
+  parsePyDate,
+  parsePyJson,
+  pyNow,
+  RandomSampler,
+  stringifyPyJson,
+  TrialState,
+} from "../../tune/mod.ts";
+import { withTempDir } from "../_helpers.ts";
+import { makeStudy } from "./_study.ts";
+
+Deno.test("journal JSON: NaN and ±Infinity are written and read bare, as Python's json does", () => {
+  const record = { op_code: 7, step: 3, intermediate_value: NaN, v: [Infinity, -Infinity, 1.5] };
+  const text = stringifyPyJson(record);
+  assert.equal(
+    text,
+    '{"op_code": 7, "step": 3, "intermediate_value": NaN, "v": [Infinity, -Infinity, 1.5]}',
+  );
+  const back = parsePyJson(text) as typeof record;
+  assert.ok(Number.isNaN(back.intermediate_value));
+  assert.deepEqual(back.v, [Infinity, -Infinity, 1.5]);
+  // Inside strings the words are text.
+  assert.deepEqual(parsePyJson('{"a": "NaN Infinity", "b": "x\\"NaN"}'), {
+    a: "NaN Infinity",
+    b: 'x"NaN',
+  });
+});
+
+Deno.test("journal dates: Python's naive local isoformat, microseconds, round trip", () => {
+  const d = new Date(2026, 11, 1, 22, 5, 7, 123);
+  const text = pyNow(d);
+  assert.match(text, /^2026-12-01T22:05:07\.123000$/);
+  assert.equal(parsePyDate(text), d.getTime());
+  assert.equal(parsePyDate("2026-12-01T22:05:07"), new Date(2026, 11, 1, 22, 5, 7).getTime());
+});
+
+Deno.test("journal file: a torn last line is ignored, a bad line in the middle names the file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/j.log`;
+    const good = stringifyPyJson({ op_code: 0, worker_id: "w", study_name: "s", directions: [1] });
+    await Deno.writeTextFile(path, `${good}\n{"op_code": 4, "stu`);
+    const file = await new JournalFile(path).open();
+    assert.equal((await file.readAll()).length, 1);
+    await Deno.writeTextFile(path, `${good}\n{"op_code": 4, "stu\n${good}\n`);
+    await assert.rejects(() => file.readAll(), (err: Error) => {
+      assert.match(err.message, new RegExp(`Invalid study journal "${path}" line 2`));
+      return true;
+    });
+  });
+});
+
+Deno.test("journal file: a writer appends after a torn line on a fresh line", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/j.log`;
+    const storage = new JournalStorage(await new JournalFile(path).open());
+    await storage.getOrCreateStudy("s", 1);
+    await Deno.writeTextFile(path, '{"op_code": 4, "stu', { append: true }); // a killed writer
+    const study = await makeStudy(new RandomSampler({ seed: 0 }), {
+      backend: await new JournalFile(path).open(),
+      nTrials: 2,
+    });
+    await study.optimize(async (t) => (await t.suggest("x", floatDist(0, 1))) as number);
+    const trials = await study.trials();
+    assert.equal(trials.length, 2);
+    assert.ok(trials.every((t) => t.state === TrialState.COMPLETE));
+  });
+});
+
+Deno.test("journal file lock: concurrent read-modify-write sections exclude each other", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/j.log`;
+    const writers = await Promise.all([0, 1, 2].map(() => new JournalFile(path).open()));
+    let inside = 0, most = 0;
+    await Promise.all(writers.map(async (w, i) => {
+      for (let k = 0; k < 10; k++) {
+        await w.withLock(async () => {
+          inside++;
+          most = Math.max(most, inside);
+          const n = (await w.readAll()).length;
+          await new Promise((r) => setTimeout(r, 1));
+          await w.append([{ op_code: 3, worker_id: `w${i}`, study_id: 0, system_attr: { n } }]);
+          inside--;
+        });
+      }
+    }));
+    assert.equal(most, 1);
+    const records = await writers[0].readAll();
+    // Each section saw every earlier record: the n it read is its position.
+    assert.deepEqual(records.map((r) => (r.system_attr as { n: number }).n), [...Array(30).keys()]);
+    assert.equal(await Deno.lstat(`${path}.lock`).then(() => true, () => false), false);
+  });
+});
+
+Deno.test("journal file lock: a lock untouched for 30 s is broken; a fresh one is waited for", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/j.log`;
+    const file = await new JournalFile(path).open();
+    await Deno.symlink(path, `${path}.lock`);
+    const touch = await new Deno.Command("touch", {
+      args: ["-h", "-d", "40 seconds ago", `${path}.lock`],
+    }).output();
+    assert.ok(touch.success);
+    const t0 = performance.now();
+    await file.append([{ op_code: 0, worker_id: "w", study_name: "s", directions: [1] }]);
+    assert.ok(performance.now() - t0 < 5000);
+    assert.equal((await file.readAll()).length, 1);
+    // A fresh lock held by someone else: the append waits until it is released.
+    await Deno.symlink(path, `${path}.lock`);
+    let done = false;
+    const pending = file.append([{ op_code: 0, worker_id: "w", study_name: "t", directions: [1] }])
+      .then(() => done = true);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(done, false);
+    await Deno.remove(`${path}.lock`);
+    await pending;
+    assert.equal((await file.readAll()).length, 2);
+  });
+});
+
+Deno.test("journal replay: Optuna's rules for claims, finished trials and conflicts", () => {
+  const w = (worker: string, r: Record<string, unknown>) => ({ worker_id: worker, ...r }) as never;
+  const state = new JournalState();
+  const trial = (extra: Record<string, unknown> = {}) => ({
+    op_code: Op.CREATE_TRIAL,
+    study_id: 0,
+    datetime_start: null,
+    state: TrialState.WAITING,
+    value: null,
+    values: null,
+    distributions: {},
+    params: {},
+    user_attrs: {},
+    system_attrs: {},
+    intermediate_values: {},
+    ...extra,
+  });
+  state.apply([
+    w("a", { op_code: Op.CREATE_STUDY, study_name: "s", directions: [2] }),
+    w("a", trial()),
+    // Two workers claim the WAITING trial: the first RUNNING record wins.
+    w("b", {
+      op_code: Op.SET_TRIAL_STATE_VALUES,
+      trial_id: 0,
+      state: 0,
+      values: null,
+      datetime_start: "2026-12-01T10:00:00.000000",
+    }),
+    w("c", {
+      op_code: Op.SET_TRIAL_STATE_VALUES,
+      trial_id: 0,
+      state: 0,
+      values: null,
+      datetime_start: "2026-12-01T10:00:01.000000",
+    }),
+    w("b", {
+      op_code: Op.SET_TRIAL_STATE_VALUES,
+      trial_id: 0,
+      state: 1,
+      values: [0.8],
+      datetime_complete: "2026-12-01T10:01:00.000000",
+    }),
+    // Records about a finished trial are dropped.
+    w("c", {
+      op_code: Op.SET_TRIAL_INTERMEDIATE_VALUE,
+      trial_id: 0,
+      step: 5,
+      intermediate_value: 0.1,
+    }),
+    w("c", { op_code: Op.SET_TRIAL_STATE_VALUES, trial_id: 0, state: 3, values: null }),
+    // A parameter whose distribution conflicts with an earlier trial's is dropped.
+    w("a", trial({ state: 0, datetime_start: "2026-12-01T10:02:00.000000" })),
+    w("a", {
+      op_code: Op.SET_TRIAL_PARAM,
+      trial_id: 1,
+      param_name: "x",
+      param_value_internal: 0.5,
+      distribution:
+        '{"name": "FloatDistribution", "attributes": {"log": false, "step": null, "low": 0.0, "high": 1.0}}',
+    }),
+    w("a", trial({ state: 0, datetime_start: "2026-12-01T10:03:00.000000" })),
+    w("a", {
+      op_code: Op.SET_TRIAL_PARAM,
+      trial_id: 2,
+      param_name: "x",
+      param_value_internal: 1,
+      distribution: '{"name": "CategoricalDistribution", "attributes": {"choices": ["a", "b"]}}',
+    }),
+  ]);
+  const [t0, t1, t2] = state.trialsOf(0);
+  assert.equal(t0.runningBy, "b");
+  assert.equal(t0.state, TrialState.COMPLETE);
+  assert.deepEqual(t0.values, [0.8]);
+  assert.equal(t0.intermediateValues.size, 0);
+  assert.equal(t1.params.x, 0.5);
+  assert.deepEqual(t2.params, {});
+  assert.deepEqual([t0.number, t1.number, t2.number], [0, 1, 2]);
+});
+
+Deno.test("journal lock in one process: nested calls run at once, concurrent ones wait", () =>
+  withTempDir(async (dir) => {
+    for (
+      const backend of [
+        new JournalMemory(),
+        await new JournalFile(`${dir}/j.log`).open(),
+      ]
+    ) {
+      const events: string[] = [];
+      const a = backend.withLock(async () => {
+        events.push("a in");
+        await backend.withLock(() => Promise.resolve(void events.push("a nested")));
+        await new Promise((r) => setTimeout(r, 30));
+        events.push("a out");
+      });
+      // A timer-started caller, as a heartbeat is, while `a` holds the lock.
+      const b = new Promise<void>((resolve) =>
+        setTimeout(
+          () => backend.withLock(() => Promise.resolve(void events.push("b"))).then(resolve),
+          5,
+        )
+      );
+      await Promise.all([a, b]);
+      assert.deepEqual(events, ["a in", "a nested", "a out", "b"]);
+    }
+  }));

@@ -1,0 +1,99 @@
+/**
+ * Optuna 3.1's TPESampler with its defaults (independent, univariate): `n_startup_trials` 10 random
+ * trials first (COMPLETE and PRUNED count), then `gamma(n) = min(ceil(0.1·n), 25)` best trials
+ * make the "good" estimator l(x) and the rest g(x); 24 candidates drawn from l(x), the one with
+ * the largest log l − log g wins. Pruned trials rank below completed ones by (−last step,
+ * value); the prior, magic clip and weights are Optuna's (see `_parzen.ts`). Seeded: the same
+ * study and seed give the same suggestion.
+ *
+ * @module
+ */
+import type { Distribution, ParamValue } from "./distributions.ts";
+import { toExternal, toInternal } from "./distributions.ts";
+import { Direction, type Trial, TrialState } from "./journal.ts";
+import { ParzenEstimator } from "./_parzen.ts";
+import { paramRng, RandomSampler, type Sampler, type SamplerContext } from "./sampler.ts";
+
+/** Optuna's `default_gamma`. */
+export function defaultGamma(n: number): number {
+  return Math.min(Math.ceil(0.1 * n), 25);
+}
+
+/** TPE settings (Optuna 3.1's defaults). */
+export interface TpeOptions {
+  readonly seed: number;
+  readonly nStartupTrials?: number;
+  readonly nEiCandidates?: number;
+}
+
+/** (rank step, score): lower is better, compared lexicographically. */
+type Score = [number, number];
+
+/** The observation of a finished trial, as `_get_observation_pairs` scores it, or null. */
+export function scoreOf(t: Trial, sign: number): Score | null {
+  if (t.state === TrialState.COMPLETE) {
+    return t.values === null ? null : [-Infinity, sign * t.values[0]];
+  }
+  if (t.state === TrialState.PRUNED) {
+    if (t.intermediateValues.size === 0) return [1, 0];
+    const step = Math.max(...t.intermediateValues.keys());
+    const v = t.intermediateValues.get(step)!;
+    return [-step, Number.isNaN(v) ? Infinity : sign * v];
+  }
+  return null;
+}
+
+/** Indices of the `nBelow` best scores and of the rest, each in chronological order. */
+export function splitBelowAbove(scores: readonly Score[], nBelow: number): [number[], number[]] {
+  const order = scores.map((_, i) => i).sort((a, b) =>
+    scores[a][0] - scores[b][0] || scores[a][1] - scores[b][1] || a - b
+  );
+  const below = order.slice(0, nBelow).sort((a, b) => a - b);
+  const above = order.slice(nBelow).sort((a, b) => a - b);
+  return [below, above];
+}
+
+/** The TPE sampler (see module docs). */
+export class TpeSampler implements Sampler {
+  readonly name = "tpe";
+  readonly #seed: number;
+  readonly #startup: number;
+  readonly #candidates: number;
+  readonly #random: RandomSampler;
+
+  constructor(options: TpeOptions) {
+    this.#seed = options.seed;
+    this.#startup = options.nStartupTrials ?? 10;
+    this.#candidates = options.nEiCandidates ?? 24;
+    this.#random = new RandomSampler({ seed: options.seed });
+  }
+
+  sample(ctx: SamplerContext, param: string, d: Distribution): ParamValue {
+    const sign = ctx.direction === Direction.MINIMIZE ? 1 : -1;
+    const observed: { score: Score; value: number | null }[] = [];
+    for (const t of ctx.trials) {
+      if (t.trialId === ctx.trial.trialId) continue;
+      const score = scoreOf(t, sign);
+      if (!score) continue;
+      observed.push({
+        score,
+        value: param in t.params ? toInternal(t.distributions[param], t.params[param]) : null,
+      });
+    }
+    const n = observed.length;
+    if (n < this.#startup) return this.#random.sample(ctx, param, d);
+    const [below, above] = splitBelowAbove(observed.map((o) => o.score), defaultGamma(n));
+    const values = (idx: number[]) =>
+      idx.map((i) => observed[i].value).filter((v): v is number => v !== null);
+    const l = new ParzenEstimator(values(below), d);
+    const g = new ParzenEstimator(values(above), d);
+    const rng = paramRng(this.#seed, ctx.trial.number, param);
+    const candidates = l.sample(rng, this.#candidates);
+    const logL = l.logPdf(candidates), logG = g.logPdf(candidates);
+    let best = 0;
+    for (let i = 1; i < candidates.length; i++) {
+      if (logL[i] - logG[i] > logL[best] - logG[best]) best = i;
+    }
+    return d.kind === "categorical" ? toExternal(d, candidates[best]) : candidates[best];
+  }
+}
