@@ -17,6 +17,7 @@ import {
 } from "../train/mod.ts";
 import type { Env } from "./command.ts";
 import { UsageError } from "./options.ts";
+import { writeRunReport } from "../reports/mod.ts";
 import { GracefulStop } from "./_signals.ts";
 import { startTracking, wandbSettings } from "./_tracking.ts";
 import { inTrialMode, TrialChannel } from "./_trial_channel.ts";
@@ -114,6 +115,11 @@ export async function trainWith(
         throw err;
       } finally {
         await tracker.finish(exitCode);
+        // The run's page next to its record (best effort: a report never fails a run).
+        await writeRunReport(tracker.record.dir).then(
+          (path) => progress.line(`Report: ${path}`),
+          (err) => progress.line(`Could not write the run report: ${(err as Error).message}`),
+        );
       }
     } finally {
       unregister();

@@ -20,6 +20,13 @@ export function flagArgs(values: Readonly<Record<string, unknown>>): string[] {
     .map(([k, v]) => `--${k}=${v}`);
 }
 
+/** Variables that name one W&B run (an agent's), which trials must not inherit. */
+const RUN_IDENTITY = ["WANDB_RUN_ID", "WANDB_SWEEP_ID", "WANDB_SWEEP_PARAM_PATH", "WANDB_NAME"];
+
+function withoutRunIdentity(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !RUN_IDENTITY.includes(k)));
+}
+
 /** The child-process trial runner. */
 export class ProcessTrialRunner implements TrialRunner {
   readonly #fixed: Readonly<Record<string, unknown>>;
@@ -62,7 +69,14 @@ export class ProcessTrialRunner implements TrialRunner {
     };
     const child = new Deno.Command(self.command, {
       args: [...self.args, "train", ...flagArgs(flags)],
-      env: { ...this.#env, [CHANNEL_ENV]: "stdio", MRPC_TUNE_TRIAL_NUMBER: String(spec.number) },
+      // A trial is its own run: one W&B run id or sweep of the worker's environment is not its.
+      clearEnv: true,
+      env: {
+        ...withoutRunIdentity(Deno.env.toObject()),
+        ...this.#env,
+        [CHANNEL_ENV]: "stdio",
+        MRPC_TUNE_TRIAL_NUMBER: String(spec.number),
+      },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -168,7 +168,7 @@ export async function runDemo(
   for (const [key, value] of Object.entries(DEMO_DEFAULTS)) {
     if (!context.given.has(key)) Object.assign(merged, { [key]: value });
   }
-  const resolved = await resolveTrainRun(merged, context.given);
+  const resolved = await resolveTrainRun(merged, context.given, context.env);
   let config = resolved.config;
   if (config.resume === undefined && await claimDemoDir(config.checkpoint_dir)) {
     config = Object.freeze({ ...config, overwrite_output_dir: true });

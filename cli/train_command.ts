@@ -16,7 +16,7 @@ export const TRAIN_COMMAND = defineCommand({
   options: TRAIN_OPTIONS,
   async run(values, context) {
     if (values.demo) return await runDemo(values, context);
-    const { config, explicit } = await resolveTrainRun(values, context.given);
+    const { config, explicit } = await resolveTrainRun(values, context.given, context.env);
     await trainWith(config, context.env, { explicit });
     return 0;
   },

@@ -4,8 +4,9 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { readJsonFile } from "../io/mod.ts";
-import { DEFAULT_WANDB_PROJECT, WANDB_MODES } from "../tracking/mod.ts";
+import { DEFAULT_WANDB_PROJECT, readSweepParams, WANDB_MODES } from "../tracking/mod.ts";
 import { SCHEDULE_KINDS, type TrainConfig } from "../train/mod.ts";
 import {
   BACKEND_OPTION,
@@ -267,28 +268,35 @@ export type TrainConfigOf<V extends TrainOptionValues> = Omit<V, "config" | "dem
 export function mergeConfigFile<V extends OptionValues>(
   table: readonly OptionSpec[],
   values: V,
-  options: { explicit: ReadonlySet<string>; file: string; json: unknown },
+  options: {
+    explicit: ReadonlySet<string>;
+    file: string;
+    json: unknown;
+    /** How messages name the file (default `config "FILE"`). */
+    what?: string;
+  },
 ): V {
   const { file, json } = options;
+  const what = options.what ?? `config "${file}"`;
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new UsageError(`Invalid config "${file}": expected a JSON object`);
+    throw new UsageError(`Invalid ${what}: expected a JSON object`);
   }
   const merged: OptionValues = { ...values };
   for (const [key, raw] of Object.entries(json)) {
     const spec = table.find((s) => s.name === key);
     if (!spec || key === "config") {
-      throw new UsageError(`Invalid config "${file}": unknown key "${key}"`);
+      throw new UsageError(`Invalid ${what}: unknown key "${key}"`);
     }
     if (options.explicit.has(key)) continue;
     if (raw === null || typeof raw === "object") {
       throw new UsageError(
-        `Invalid config "${file}": key "${key}" must be a string, number or boolean`,
+        `Invalid ${what}: key "${key}" must be a string, number or boolean`,
       );
     }
     try {
       merged[key] = convertValue(spec, String(raw));
     } catch (err) {
-      throw new UsageError(`Invalid config "${file}": ${(err as Error).message}`);
+      throw new UsageError(`Invalid ${what}: ${(err as Error).message}`);
     }
   }
   // Each key was converted by its own row, so the merged values keep the table's types.
@@ -303,25 +311,51 @@ export interface ResolvedTrain {
 }
 
 /**
- * Reads `--config` when given and freezes the values into a {@linkcode TrainConfig} (the
- * `--config` path and the `--demo` mode are not part of it); also says which keys the user set.
+ * Applies the W&B sweep agent's parameters file (`WANDB_SWEEP_PARAM_PATH` in `env`) and then
+ * `--config` where no flag was given (flags win, then the sweep's parameters, then the config
+ * file), and freezes the values into a {@linkcode TrainConfig} (the `--config` path and the
+ * `--demo` mode are not part of it); also says which keys the user set. Under a sweep agent
+ * (`WANDB_SWEEP_ID` and `WANDB_RUN_ID` set) the checkpoint dir is
+ * `<checkpoint_dir>/sweep-<sweep id>/<run id>`.
  */
 export async function resolveTrainRun(
   values: TrainOptionValues,
   given: ReadonlySet<string>,
+  env: Readonly<Record<string, string | undefined>> = {},
 ): Promise<ResolvedTrain> {
   let merged = values;
   const explicit = new Set(given);
+  // A W&B sweep agent's parameters file: its values apply where no flag was given.
+  const paramPath = env.WANDB_SWEEP_PARAM_PATH;
+  if (paramPath) {
+    const params = await readSweepParams(paramPath);
+    merged = mergeConfigFile(TRAIN_OPTIONS, merged, {
+      explicit: given,
+      file: paramPath,
+      json: params,
+      what: `sweep parameters "${paramPath}" (WANDB_SWEEP_PARAM_PATH)`,
+    });
+    for (const key of Object.keys(params)) explicit.add(key);
+  }
   const file = values.config;
   if (file !== undefined) {
     const json = await readJsonFile(file, { what: "--config" }).catch((err: Error) => {
       throw new UsageError(err.message.replace(/^Invalid --config/, "Invalid config"));
     });
-    merged = mergeConfigFile(TRAIN_OPTIONS, values, { explicit: given, file, json });
+    merged = mergeConfigFile(TRAIN_OPTIONS, merged, { explicit, file, json });
     for (const key of Object.keys(json as object)) explicit.add(key);
   }
   const { config: _config, demo: _demo, ...rest } = merged;
-  const config: TrainConfig = rest;
+  let config: TrainConfig = rest;
+  // Under a W&B sweep agent every run gets its own folder: runs of one sweep share the flags.
+  const sweep = env.WANDB_SWEEP_ID, run = env.WANDB_RUN_ID;
+  if (sweep && run) {
+    const safe = (id: string) => id.replace(/[^\w.-]/g, "_");
+    config = {
+      ...config,
+      checkpoint_dir: join(config.checkpoint_dir, `sweep-${safe(sweep)}`, safe(run)),
+    };
+  }
   return { config: Object.freeze(config), explicit };
 }
 

@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import { InputError, Interrupted, RunError } from "../data/mod.ts";
 import { readJsonFile } from "../io/mod.ts";
+import { writeStudyReport } from "../reports/mod.ts";
 import { resolveWandbSettings } from "../tracking/mod.ts";
 import {
   checkStorageSpec,
@@ -198,6 +199,16 @@ async function tune(values: TuneValues, { given, env }: CommandContext): Promise
   }
   printSummary(summary);
   log(`Summary: ${join(studyDir, "study_summary.json")}`);
+  await writeStudyReport({
+    storage,
+    studyName,
+    studyDir,
+    output: join(studyDir, "report.html"),
+    seed: settings.seed,
+  }).then(
+    (path) => log(`Report: ${path}`),
+    (err) => log(`Could not write the study report: ${(err as Error).message}`),
+  );
   const failed = summary.trials.filter((t) => t.state === "FAIL");
   if (!stop.signal && summary.best_trial === null && failed.length > 0) {
     const last = failed[failed.length - 1];

@@ -7,6 +7,7 @@
  * @module
  */
 export * from "./run_record.ts";
+export * from "./sweep_params.ts";
 export * from "./sync.ts";
 export * from "./tracker.ts";
 export * from "./upload_session.ts";

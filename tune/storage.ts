@@ -152,6 +152,15 @@ export class JournalStorage {
     }]);
   }
 
+  /** Sets one user attribute of a study (Optuna's `study.set_user_attr`). */
+  async setStudyUserAttr(studyId: number, key: string, value: unknown): Promise<void> {
+    await this.write([{
+      op_code: Op.SET_STUDY_USER_ATTR,
+      study_id: studyId,
+      user_attr: { [key]: value },
+    }]);
+  }
+
   /** Sets one user attribute of a trial. */
   async setUserAttr(trial: Trial, key: string, value: unknown): Promise<void> {
     await this.write([{

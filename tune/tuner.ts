@@ -116,6 +116,9 @@ export interface StudySummary {
   readonly trials: TrialSummary[];
 }
 
+/** The study user attribute naming the objective metric (`accuracy`, `f1`, `loss`). */
+export const OBJECTIVE_ATTR = "objective";
+
 /** The system attribute of a re-queued interrupted trial: the checkpoint dir it resumes. */
 export const RESUME_DIR_ATTR = "mrpc_tune_resume_dir";
 
@@ -285,6 +288,11 @@ export async function runTuning(s: TuneSettings, options: RunTuningOptions): Pro
   try {
     const direction = directionOf(s);
     const studyId = await storage.getOrCreateStudy(s.studyName, direction);
+    const study0 = storage.state.studies.get(studyId);
+    if (study0 && study0.userAttrs[OBJECTIVE_ATTR] === undefined) {
+      // What the values are, for reports and for people opening the study in Python.
+      await storage.setStudyUserAttr(studyId, OBJECTIVE_ATTR, s.objective);
+    }
     log(
       `Study "${s.studyName}" in ${s.storage}: ${s.sampler} sampler (seed ${s.seed}), ` +
         `${s.pruner} pruner, ${s.direction} ${s.objective}; searching ${

@@ -175,6 +175,14 @@ Deno.test("tune --sampler grid --lr_grid 1e-5:1e-4:2 runs its four points once a
       assert.equal(trial.config.lr, t.params.lr);
       assert.deepEqual([trial.wandb.group, trial.wandb.jobType], ["grid", "trial"]);
     }
+    // The study's report next to its summary, and each trial's run report in its record.
+    assert.match(r.stderr, /Report: .*grid[/\\]report\.html/);
+    assert.match(await Deno.readTextFile(join(dir, "grid", "report.html")), /<h1>Study grid<\/h1>/);
+    for (const t of trials) {
+      const runs = join(dir, "grid", "trials", `trial-${t.number}`, "runs");
+      const [id] = (await Array.fromAsync(Deno.readDir(runs))).map((e) => e.name);
+      assert.match(await Deno.readTextFile(join(runs, id, "report.html")), /<h1>Run grid-trial-/);
+    }
     const [studyRun] = await records(join(dir, "grid", "runs"));
     assert.deepEqual([studyRun.wandb.group, studyRun.wandb.jobType], ["grid", "study"]);
     assert.equal(studyRun.config.sampler, "grid");

@@ -37,4 +37,6 @@ for (;;) {
   await storage.setUserAttr(trial.trial, "by", tag);
   await study.tell(trial.trial, { state: "complete", value: x });
   console.log(`done ${trial.number} ${x}`);
+  // Room for other writers (a tight loop would win the lock over Python's backoff every time).
+  await new Promise((r) => setTimeout(r, 10));
 }
