@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { COMMANDS, formatHelp, UsageError } from "./cli/mod.ts";
+import { COMMANDS, formatHelp, UsageError, versionLine } from "./cli/mod.ts";
 import { InputError, Interrupted, RunError } from "./data/mod.ts";
 
 function topLevelHelp(): string {
@@ -19,7 +19,7 @@ function topLevelHelp(): string {
     "Commands:",
     ...rows,
     "",
-    "Run `mrpc-tune <command> --help` for a command's flags.",
+    "Run `mrpc-tune <command> --help` for a command's flags, `mrpc-tune --version` for the build.",
     "",
   ].join("\n");
 }
@@ -49,6 +49,10 @@ export async function runCli(
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     console.log(topLevelHelp());
     return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === "--version" || argv[0] === "version") {
+    console.log(await versionLine(env));
+    return 0;
   }
   const [name, rest] = argv[0].startsWith("--") ? ["train", argv] : [argv[0], argv.slice(1)];
   const command = COMMANDS.find((c) => c.name === name);

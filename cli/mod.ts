@@ -15,3 +15,4 @@ export {
   UsageError,
 } from "./options.ts";
 export { COMMANDS } from "./registry.ts";
+export { BUILD_INFO, gitCommit, PROGRAM, VERSION, versionLine } from "./version.ts";

@@ -1,13 +1,17 @@
 /**
  * The program's version (deno.json's `version`) and the git commit it was built from: the
- * checkout's `.git` next to the sources when there is one, else what the build recorded in
- * `MRPC_TUNE_COMMIT` (the compiled binary and the container), else "unknown".
+ * checkout's `.git` next to the sources when there is one, else `build_info.json` next to them
+ * (written by `deno task compile` and embedded in the binary), else `MRPC_TUNE_COMMIT`, else
+ * "unknown".
  *
  * @module
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
+
+/** The file `deno task compile` writes (and embeds) with the commit it builds. */
+export const BUILD_INFO = "build_info.json";
 
 /** The program name and version. */
 export const PROGRAM = "mrpc-tune";
@@ -37,5 +41,23 @@ export async function programCommit(
   const here = import.meta.url.startsWith("file:")
     ? dirname(dirname(fileURLToPath(import.meta.url)))
     : null;
-  return (here ? await gitCommit(here) : null) ?? env.MRPC_TUNE_COMMIT ?? "unknown";
+  return (here ? await gitCommit(here) ?? await builtCommit(here) : null) ??
+    env.MRPC_TUNE_COMMIT ?? "unknown";
+}
+
+/** The commit `build_info.json` at `root` records (the compiled binary's), or null. */
+export async function builtCommit(root: string): Promise<string | null> {
+  try {
+    const info = JSON.parse(await Deno.readTextFile(join(root, BUILD_INFO)));
+    return typeof info.commit === "string" && info.commit !== "" ? info.commit : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What `--version` prints. */
+export async function versionLine(
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string> {
+  return `${PROGRAM} ${VERSION} (commit ${await programCommit(env)}; Deno ${Deno.version.deno})`;
 }

@@ -11,7 +11,7 @@ import { parseOptions } from "../../cli/mod.ts";
 import { TRAIN_OPTIONS } from "../../cli/train_options.ts";
 import { assertUsageError, REPO_ROOT, runMain, withTempDir } from "../_helpers.ts";
 import { runAndSignal } from "../train/_resume.ts";
-import { writeTinyRun } from "../train/_train_helpers.ts";
+import { type TinyRun, writeTinyRun } from "../train/_train_helpers.ts";
 import { startWandbServer } from "./_wandb_server.ts";
 
 const KEY = "wandb-canary-sweep-0123456789";
@@ -31,6 +31,20 @@ function agentEnv(dir: string, baseUrl: string, runId: string, paramPath: string
     WANDB_SWEEP_PARAM_PATH: paramPath,
     MRPC_TUNE_WANDB_INTERVAL_MS: "100",
   };
+}
+
+/** `train` with the flags as `${args}` expands them (`--name=value`). */
+function agentArgs(run: TinyRun, ck: string, extra: string[]): string[] {
+  return [
+    "train",
+    `--model=${run.model}`,
+    `--train_file=${run.trainFile}`,
+    `--validation_file=${run.validationFile}`,
+    `--checkpoint_dir=${ck}`,
+    "--batch_size=8",
+    "--backend=wasm",
+    ...extra,
+  ];
 }
 
 /** The parameters file as the agent writes it (YAML, `wandb_version: 1`, `{value: v}`). */
@@ -80,18 +94,11 @@ Deno.test("sweep: a run launched as the agent does attaches to the sweep with th
       await Deno.writeTextFile(params, PARAMS_YAML);
       const ck = join(dir, "models");
       // `command: [mrpc-tune, train, "${args}"]`: ${args} as --name=value, booleans as True.
-      const args = [
-        "train",
-        `--model=${run.model}`,
-        `--train_file=${run.trainFile}`,
-        `--validation_file=${run.validationFile}`,
-        `--checkpoint_dir=${ck}`,
-        "--batch_size=8",
+      const args = agentArgs(run, ck, [
         "--epochs=2",
         "--weight_decay=0.1",
         "--group_by_length=True",
-        "--backend=wasm",
-      ];
+      ]);
       const r = await runMain(args, { env: agentEnv(dir, server.baseUrl, "abc123", params) });
       assert.equal(r.code, 0, r.stderr);
       const remote = server.run("abc123");
@@ -135,17 +142,7 @@ Deno.test("sweep: the agent's SIGTERM (hyperband) saves a checkpoint, exits 143,
       await Deno.writeTextFile(params, JSON.stringify({ lr: { value: 1e-3 } }));
       const ck = join(dir, "models");
       const { status, stderr } = await runAndSignal(
-        [
-          "train",
-          `--model=${run.model}`,
-          `--train_file=${run.trainFile}`,
-          `--validation_file=${run.validationFile}`,
-          `--checkpoint_dir=${ck}`,
-          "--batch_size=8",
-          "--epochs=20",
-          "--logging_steps=2",
-          "--backend=wasm",
-        ],
+        agentArgs(run, ck, ["--epochs=20", "--logging_steps=2"]),
         (e) => /step \d+\/\d+/.test(e) && /W&B run:/.test(e),
         { signals: ["SIGTERM"], env: agentEnv(dir, server.baseUrl, "term01", params) },
       );

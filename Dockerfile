@@ -1,0 +1,62 @@
+# mrpc-tune in a slim CUDA image: `docker build -t mlops_project .`, then
+#   docker run --gpus all -v "$PWD/models:/work/models" -u "$(id -u):$(id -g)" \
+#     mlops_project --checkpoint_dir models --lr 3e-5 --batch_size 16
+# (the first argument a flag: train; or `tune …`, `predict …`, `demo`, `sync …`, `report …`).
+# Base images are build arguments: the defaults are what tfjs-node-gpu 4.22 needs (CUDA 11.2 +
+# cuDNN 8.1 for its libtensorflow 2.9.1). Secrets (WANDB_API_KEY, HF_TOKEN) are given only at
+# run time (`-e`), never here.
+
+ARG BUILD_IMAGE=node:20-bookworm
+ARG RUNTIME_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
+# The stage whose /out/ holds the program (`mrpc-tune`, and lib/ with libtensorflow): the build
+# stage below, or an image made elsewhere (the container test passes its own).
+ARG PROGRAM_FROM=build
+
+# --- build: Deno from npm, the dependencies with tfjs-node-gpu's install script, the binary ---
+FROM ${BUILD_IMAGE} AS build
+ARG DENO_VERSION=2.9.6
+# The commit `--version` names (the context has no .git): --build-arg MRPC_TUNE_COMMIT=$(git rev-parse HEAD)
+ARG MRPC_TUNE_COMMIT=unknown
+RUN npm install -g deno@${DENO_VERSION}
+WORKDIR /src
+COPY . .
+# tfjs-node-gpu's install script fetches libtensorflow 2.9.1 (GPU) and its N-API addon; the
+# addon is published for N-API 3-8, and node-pre-gyp takes the highest the runtime has (Deno 2.9
+# reports N-API 10): lib/napi-v8.
+RUN deno install --node-modules-dir=auto --allow-scripts=npm:@tensorflow/tfjs-node-gpu \
+      --entrypoint main.ts \
+ && ls node_modules/.deno/@tensorflow+tfjs-node-gpu@*/node_modules/@tensorflow/tfjs-node-gpu/lib/
+RUN MRPC_TUNE_COMMIT=${MRPC_TUNE_COMMIT} deno task compile \
+ && mkdir -p /out/lib \
+ && cp dist/mrpc-tune /out/mrpc-tune \
+ && cp -a node_modules/.deno/@tensorflow+tfjs-node-gpu@*/node_modules/@tensorflow/tfjs-node-gpu/deps/lib/. /out/lib/ \
+ && /out/mrpc-tune --version
+
+FROM ${PROGRAM_FROM} AS program
+
+# --- runtime: the CUDA base, the program, a non-root user ---
+FROM ${RUNTIME_IMAGE} AS runtime
+ARG USER_UID=1000
+COPY --from=program /out/ /opt/mrpc-tune/
+# libtensorflow where the loader finds it: the binary extracts the .node addon flat into
+# $TMPDIR, away from the deps/lib its RUNPATH names.
+RUN set -eu; \
+    ln -s /opt/mrpc-tune/mrpc-tune /usr/local/bin/mrpc-tune; \
+    if ls /opt/mrpc-tune/lib/*.so* >/dev/null 2>&1; then \
+      echo /opt/mrpc-tune/lib > /etc/ld.so.conf.d/mrpc-tune.conf; ldconfig; \
+    fi; \
+    useradd --uid "${USER_UID}" --user-group --create-home --home-dir /home/mrpc \
+      --shell /usr/sbin/nologin mrpc; \
+    mkdir -p /work /cache/huggingface; \
+    chmod 1777 /work /cache /cache/huggingface /home/mrpc
+ENV HOME=/home/mrpc \
+    HF_HOME=/cache/huggingface \
+    TMPDIR=/tmp \
+    TF_FORCE_GPU_ALLOW_GROWTH=true \
+    DENO_NO_UPDATE_CHECK=1
+# Checkpoints (`--checkpoint_dir models` lands in /work/models) and the Hugging Face cache are
+# the folders to mount.
+WORKDIR /work
+USER mrpc
+ENTRYPOINT ["/usr/local/bin/mrpc-tune"]
+CMD ["--help"]
