@@ -5,9 +5,10 @@
  * reports once and stops touching the network (the run goes on offline; `sync` finishes the
  * upload from the local record).
  *
- * Messages in: `init`, `line` {offset, text}, `summary` {text}, `finish` {exitCode}.
- * Messages out: `started` {entity, project, runId}, `progress` {uploadedLines},
- * `failed` {reason}, `finished` {uploadedLines, complete}.
+ * Messages in: `init`, `line` {offset, seq, text}, `summary` {text}, `finish` {exitCode}.
+ * Messages out: `started` {entity, project, runId}, `progress` {uploadedLines, seq},
+ * `failed` {reason}, `finished` {uploadedLines, complete, seq}; `seq` is the last line message
+ * the acknowledged lines include (so a line rewritten after a push is not counted as sent).
  *
  * @module
  */
@@ -27,13 +28,14 @@ export interface InitMessage {
 
 type Incoming =
   | InitMessage
-  | { readonly type: "line"; readonly offset: number; readonly text: string }
+  | { readonly type: "line"; readonly offset: number; readonly seq: number; readonly text: string }
   | { readonly type: "summary"; readonly text: string }
   | { readonly type: "finish"; readonly exitCode: number };
 
 const lines: string[] = [];
 let session: UploadSession | null = null;
 let dirtyFrom = Infinity;
+let lastSeq = 0;
 let summary: string | null = null;
 let failed = false;
 let busy: Promise<void> = Promise.resolve();
@@ -51,10 +53,10 @@ async function flush(): Promise<void> {
       post({ type: "started", ...remote });
     }
     if (dirtyFrom < lines.length) {
-      const from = dirtyFrom;
+      const from = dirtyFrom, seq = lastSeq;
       dirtyFrom = Infinity;
       await session.push(lines, Math.min(from, session.uploadedLines));
-      post({ type: "progress", uploadedLines: session.uploadedLines });
+      post({ type: "progress", uploadedLines: session.uploadedLines, seq });
     }
     if (summary !== null) {
       const text = summary;
@@ -87,6 +89,7 @@ self.onmessage = (event: MessageEvent<Incoming>) => {
       lines[m.offset] = m.text;
       lines.length = m.offset + 1;
       dirtyFrom = Math.min(dirtyFrom, m.offset);
+      lastSeq = m.seq;
       break;
     case "summary":
       summary = m.text;
@@ -105,7 +108,12 @@ self.onmessage = (event: MessageEvent<Incoming>) => {
             post({ type: "failed", reason: (err as Error).message });
           }
         }
-        post({ type: "finished", uploadedLines: session?.uploadedLines ?? 0, complete });
+        post({
+          type: "finished",
+          uploadedLines: session?.uploadedLines ?? 0,
+          complete,
+          seq: lastSeq,
+        });
       });
       break;
   }

@@ -51,9 +51,9 @@ export interface TrackerOptions {
 
 type WorkerEvent =
   | { type: "started"; entity: string; project: string; runId: string }
-  | { type: "progress"; uploadedLines: number }
+  | { type: "progress"; uploadedLines: number; seq: number }
   | { type: "failed"; reason: string }
-  | { type: "finished"; uploadedLines: number; complete: boolean };
+  | { type: "finished"; uploadedLines: number; complete: boolean; seq: number };
 
 /** A run's record and W&B upload (see module docs). */
 export class RunTracker {
@@ -61,6 +61,10 @@ export class RunTracker {
   #state: WandbState;
   readonly #options: TrackerOptions;
   #worker: Worker | null = null;
+  /** Sequence number of the last line sent to the Worker. */
+  #lineSeq = 0;
+  /** The last rewrite of an uploaded line, until a push carrying it is acknowledged. */
+  #rewrite: { seq: number; offset: number } | null = null;
   #finished: ((e: WorkerEvent & { type: "finished" }) => void) | null = null;
   #writes: Promise<void> = Promise.resolve();
 
@@ -121,12 +125,28 @@ export class RunTracker {
 
   /** Logs metrics at optimizer step `step` (rows of one step merge) to the record and W&B. */
   async log(step: number, metrics: Readonly<Record<string, number>>): Promise<void> {
+    const lines = this.record.rows.length;
     const offset = await this.record.log(step, metrics);
+    const seq = ++this.#lineSeq;
+    if (this.record.rows.length === lines && offset < this.#state.uploadedLines) {
+      // A second log at an uploaded line's step changed it: until the Worker confirms a push
+      // that carried it, that line counts as not uploaded (a kill now, and sync re-sends it).
+      this.#state = { ...this.#state, uploadedLines: offset };
+      this.#rewrite = { seq, offset };
+      this.#queueSave();
+    }
     this.#worker?.postMessage({
       type: "line",
       offset,
+      seq,
       text: JSON.stringify(this.record.rows[offset]),
     });
+  }
+
+  /** What the Worker acknowledged, less a rewritten line its push did not carry yet. */
+  #acknowledged(uploadedLines: number, seq: number): number {
+    const r = this.#rewrite;
+    return r && seq < r.seq ? Math.min(uploadedLines, r.offset) : uploadedLines;
   }
 
   /** Replaces the run summary (best and final values). */
@@ -163,9 +183,10 @@ export class RunTracker {
       } else {
         this.#state = {
           ...this.#state,
-          uploadedLines: outcome.uploadedLines,
+          uploadedLines: this.#acknowledged(outcome.uploadedLines, outcome.seq),
           complete: outcome.complete,
-          synced: outcome.complete && outcome.uploadedLines >= this.record.rows.length &&
+          synced: outcome.complete &&
+            this.#acknowledged(outcome.uploadedLines, outcome.seq) >= this.record.rows.length &&
             this.#state.error === null,
         };
       }
@@ -221,7 +242,10 @@ export class RunTracker {
         break;
       }
       case "progress":
-        this.#state = { ...this.#state, uploadedLines: event.uploadedLines };
+        this.#state = {
+          ...this.#state,
+          uploadedLines: this.#acknowledged(event.uploadedLines, event.seq),
+        };
         this.#queueSave();
         break;
       case "failed":

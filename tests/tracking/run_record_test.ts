@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readHistory, RECORD_FILES, type RunMeta, RunRecord } from "../../tracking/mod.ts";
+import {
+  readHistory,
+  RECORD_FILES,
+  resolveWandbSettings,
+  type RunMeta,
+  RunRecord,
+  RunTracker,
+} from "../../tracking/mod.ts";
 import { withTempDir } from "../_helpers.ts";
+import { startWandbServer } from "./_wandb_server.ts";
 
 const META: RunMeta = {
   program: "mrpc-tune",
@@ -63,5 +71,42 @@ Deno.test("run record: a torn last line is dropped, a resumed run drops the step
     assert.equal(await resumed.log(3, { "train/loss": 0.3 }), 2, "step 3 again at offset 2");
     const meta = JSON.parse(await Deno.readTextFile(join(dir, "r2", RECORD_FILES.meta)));
     assert.equal(meta.started, META.started, "the first start is kept");
+  });
+});
+
+Deno.test("tracker: a line rewritten after its upload counts as not uploaded until sent again", async () => {
+  await withTempDir(async (dir) => {
+    const KEY = "wandb-canary-rewrite-0123456789";
+    const server = startWandbServer(KEY);
+    try {
+      const settings = resolveWandbSettings({ mode: "online" }, {
+        WANDB_API_KEY: KEY,
+        WANDB_BASE_URL: server.baseUrl,
+      }, { netrc: null });
+      const tracker = await RunTracker.start({
+        runsDir: join(dir, "runs"),
+        runId: "rw1",
+        config: {},
+        meta: META,
+        settings,
+        intervalMs: 20,
+        log: () => {},
+      });
+      await tracker.log(1, { "train/loss": 0.7 });
+      const state = () => JSON.parse(Deno.readTextFileSync(join(dir, "runs", "rw1", "wandb.json")));
+      for (let i = 0; i < 200 && state().uploadedLines < 1; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(state().uploadedLines, 1, "the first line was acknowledged");
+      await tracker.log(1, { "eval/accuracy": 0.8 }); // merges into the uploaded line
+      await new Promise((r) => setTimeout(r, 0));
+      assert.equal(tracker.wandb.uploadedLines, 0, "a kill now leaves it for sync to send again");
+      await tracker.finish(0);
+      const line = JSON.parse(server.run("rw1")!.history[0]);
+      assert.equal(line["eval/accuracy"], 0.8, "the server has the merged line");
+      assert.equal(tracker.wandb.uploadedLines, 1);
+    } finally {
+      await server.close();
+    }
   });
 });
