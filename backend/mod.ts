@@ -1,7 +1,7 @@
 /**
  * The backend folder's public face: the one tfjs instance (`tf`), backend selection
- * (`--backend auto|tensorflow|wasm|cpu`), the training kernels registered for wasm, and wasm
- * threads.
+ * (`--backend auto|tensorflow|wasm|cpu`, `--blas auto|off|PATH`), the training kernels
+ * registered for wasm, native BLAS matmuls for wasm, reads from the wasm heap, and wasm threads.
  *
  * @example
  * ```ts
@@ -14,4 +14,7 @@
 export { tf, tfWasm } from "./tf.ts";
 export * from "./selection.ts";
 export { DROPOUT_MASK_KERNEL } from "./_wasm_kernels.ts";
+export { activeBlas } from "./_blas_kernels.ts";
+export { readFloats } from "./heap_read.ts";
+export * from "./blas.ts";
 export { prepareWasmThreads } from "./wasm_threads.ts";

@@ -4,9 +4,12 @@
  * - `tensorflow`: the native TensorFlow binding, `@tensorflow/tfjs-node-gpu` first, then
  *   `@tensorflow/tfjs-node`; an `InputError` when neither loads. tfjs-node-gpu silently runs on
  *   the CPU when CUDA is missing, so `gpu` comes from `tf.backend().isUsingGpuDevice`.
- * - `wasm`: the WebAssembly backend (XNNPACK matmuls, one thread under Deno).
+ * - `wasm`: the WebAssembly backend (XNNPACK matmuls, one thread under Deno); with a native BLAS
+ *   (`blas`: `auto`, `off` or a library path; see `blas.ts`) its matmuls run as `cblas_sgemm` on
+ *   the wasm heap when the library passes its self-test and is faster.
  * - `cpu`: the pure-JS backend (slow; for debugging).
- * - `auto`: `tensorflow` when it loads, else `wasm`.
+ * - `auto`: `tensorflow` when it loads (tfjs-node-gpu, then tfjs-node), else `wasm` with BLAS,
+ *   else `wasm`.
  *
  * A failed native import costs well under a second and leaves no trace: its half-registered
  * `tensorflow` kernels are unregistered, nothing is printed but the one summary line.
@@ -23,6 +26,8 @@
  * @module
  */
 import { InputError } from "../data/mod.ts";
+import { type Blas, type BlasLoad, loadBlas } from "./blas.ts";
+import { setBlasKernels } from "./_blas_kernels.ts";
 import { registerTrainingKernels } from "./_wasm_kernels.ts";
 import { tf, tfWasm } from "./tf.ts";
 
@@ -46,12 +51,18 @@ export interface BackendInfo {
   fallbackReasons: string[];
   /** Milliseconds this selection took, including failed imports. */
   initMs: number;
+  /** The BLAS the wasm matmuls run on (`OpenBLAS 0.3.21 (2 threads)`), or null. */
+  blas: string | null;
+  /** Why no BLAS runs, when one was looked for (`--blas auto` or a path) and none does. */
+  blasReason: string | null;
 }
 
 /** Options of `initBackend`. */
 export interface InitBackendOptions {
   /** Receives the one summary line (only when a selection is made, not on cached repeats). */
   log?: (line: string) => void;
+  /** Native BLAS for the wasm matmuls: `auto` (default), `off`, or a library path or name. */
+  blas?: string;
 }
 
 const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
@@ -60,7 +71,15 @@ const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] a
 type NativeLoad = { ok: true; pkg: string } | { ok: false; pkg: string; reason: string };
 
 const nativeLoads = new Map<string, Promise<NativeLoad>>();
-const selected = new Map<BackendChoice, BackendInfo>();
+const selected = new Map<string, BackendInfo>();
+const blasLoads = new Map<string, BlasLoad>();
+
+/** The BLAS `choice` names, loaded and checked once per process (null: none, or `off`). */
+function blasFor(choice: string): Blas | null {
+  if (choice === "off") return null;
+  const load = blasLoads.get(choice);
+  return load?.ok ? load.blas : null;
+}
 
 /**
  * Activates the backend for `choice` and returns what was selected. Re-callable: a choice already
@@ -77,15 +96,18 @@ export async function initBackend(
       `Invalid --backend "${choice}": expected one of ${BACKEND_CHOICES.join(", ")}`,
     );
   }
-  const cached = selected.get(choice);
+  const blasChoice = options.blas ?? "auto";
+  const key = `${choice} ${blasChoice}`;
+  const cached = selected.get(key);
   if (cached) {
     await activate(cached.name);
+    setBlasKernels(cached.name === "wasm" ? blasFor(blasChoice) : null);
     return { ...cached, fallbackReasons: [...cached.fallbackReasons] };
   }
   const t0 = performance.now();
-  const info = await select(choice);
+  const info = await select(choice, blasChoice);
   info.initMs = performance.now() - t0;
-  selected.set(choice, info);
+  selected.set(key, info);
   options.log?.(describeBackend(info));
   return { ...info, fallbackReasons: [...info.fallbackReasons] };
 }
@@ -97,11 +119,13 @@ export function describeBackend(info: BackendInfo): string {
     ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}`
     : "";
   const tried = info.fallbackReasons.length > 0 ? `; tried ${info.fallbackReasons.join("; ")}` : "";
-  return `Backend: ${info.name} (${device}${threads}, ${info.provider}${tried})`;
+  const blas = info.blas ? ` + ${info.blas}` : "";
+  const noBlas = info.blasReason ? `; no BLAS: ${info.blasReason}` : "";
+  return `Backend: ${info.name}${blas} (${device}${threads}, ${info.provider}${tried}${noBlas})`;
 }
 
-async function select(choice: BackendChoice): Promise<BackendInfo> {
-  if (choice === "wasm" || choice === "cpu") return await selectJs(choice, []);
+async function select(choice: BackendChoice, blas: string): Promise<BackendInfo> {
+  if (choice === "wasm" || choice === "cpu") return await selectJs(choice, [], blas);
   const reasons: string[] = [];
   for (const pkg of NATIVE_PACKAGES) {
     const load = await loadNative(pkg);
@@ -111,6 +135,7 @@ async function select(choice: BackendChoice): Promise<BackendInfo> {
     }
     if (await tf.setBackend("tensorflow")) {
       const gpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+      setBlasKernels(null);
       return {
         name: "tensorflow",
         gpu,
@@ -118,6 +143,8 @@ async function select(choice: BackendChoice): Promise<BackendInfo> {
         threads: 0,
         fallbackReasons: reasons,
         initMs: 0,
+        blas: null,
+        blasReason: null,
       };
     }
     reasons.push(`${pkg}: the "tensorflow" backend failed to initialise`);
@@ -130,12 +157,29 @@ async function select(choice: BackendChoice): Promise<BackendInfo> {
         `the native binding's libtensorflow`,
     );
   }
-  return await selectJs("wasm", reasons);
+  return await selectJs("wasm", reasons, blas);
 }
 
-async function selectJs(name: "wasm" | "cpu", reasons: string[]): Promise<BackendInfo> {
+async function selectJs(
+  name: "wasm" | "cpu",
+  reasons: string[],
+  blasChoice: string,
+): Promise<BackendInfo> {
   registerTrainingKernels();
   await activate(name);
+  let blas: Blas | null = null, blasReason: string | null = null;
+  if (name === "wasm" && blasChoice !== "off") {
+    let load = blasLoads.get(blasChoice);
+    if (!load) {
+      setBlasKernels(null); // time the library against the wasm kernel itself
+      load = loadBlas(blasChoice);
+      blasLoads.set(blasChoice, load);
+    }
+    if (load.ok) blas = load.blas;
+    // `auto` falls back silently; a library the user named says why it is not used.
+    else if (blasChoice !== "auto") blasReason = load.reason;
+  }
+  setBlasKernels(blas);
   // The cpu backend greets its first use under Node-like runtimes with a banner advising
   // tfjs-node; the choice was deliberate, so mark it as used.
   if (name === "cpu") (tf.backend() as { firstUse?: boolean }).firstUse = false;
@@ -147,6 +191,8 @@ async function selectJs(name: "wasm" | "cpu", reasons: string[]): Promise<Backen
     threads: wasm ? tfWasm.getThreadsCount() : 1,
     fallbackReasons: reasons,
     initMs: 0,
+    blas: blas?.description ?? null,
+    blasReason,
   };
 }
 

@@ -59,6 +59,8 @@ export const DEFAULT_BENCH_PARTS: readonly BenchPart[] = ["matmul", "train", "ev
 /** What to benchmark (validated by the caller). */
 export interface BenchConfig {
   readonly backend: BackendChoice;
+  /** Native BLAS for the wasm matmuls: `auto`, `off` or a library (default `auto`). */
+  readonly blas?: string;
   readonly model: DistilBertConfig;
   /** Where the model config came from (recorded in the report). */
   readonly modelSource: string;
@@ -133,7 +135,7 @@ export interface EpochFigures {
 /** Everything a benchmark measured; `--json` prints exactly this object. */
 export interface BenchReport {
   readonly machine: MachineInfo;
-  readonly backend: Pick<BackendInfo, "name" | "provider" | "threads" | "gpu">;
+  readonly backend: Pick<BackendInfo, "name" | "provider" | "threads" | "gpu" | "blas">;
   readonly model: {
     readonly source: string;
     readonly nLayers: number;
@@ -174,7 +176,7 @@ export async function runBench(
     : null;
   let backend: BackendInfo;
   try {
-    backend = await initBackend(config.backend, { log });
+    backend = await initBackend(config.backend, { log, blas: config.blas });
   } finally {
     restore?.();
   }
@@ -269,6 +271,7 @@ export async function runBench(
         provider: backend.provider,
         threads: backend.threads,
         gpu: backend.gpu,
+        blas: backend.blas,
       },
       model: {
         source: config.modelSource,

@@ -18,6 +18,7 @@ import {
 import type { Env } from "./command.ts";
 import { UsageError } from "./options.ts";
 import { writeRunReport } from "../reports/mod.ts";
+import { blasChoice } from "./common_options.ts";
 import { GracefulStop } from "./_signals.ts";
 import { startTracking, wandbSettings } from "./_tracking.ts";
 import { inTrialMode, TrialChannel } from "./_trial_channel.ts";
@@ -69,7 +70,10 @@ export async function trainWith(
     const unregister = stop.onExit(() => setup.lock.release());
     try {
       if (options.banner) log(options.banner);
-      const backend = await initBackend(setup.config.backend, { log });
+      const backend = await initBackend(setup.config.backend, {
+        log,
+        blas: blasChoice(setup.config.blas, env),
+      });
       const progress = new ProgressReporter({
         tty: Deno.stderr.isTerminal(),
         log,

@@ -19,7 +19,13 @@ import {
 } from "../bench/mod.ts";
 import { parseDistilBertConfig } from "../model/mod.ts";
 import { defineCommand } from "./command.ts";
-import { BACKEND_OPTION, MAX_SEQ_LENGTH_OPTION, SEED_OPTION } from "./common_options.ts";
+import {
+  BACKEND_OPTION,
+  BLAS_OPTION,
+  blasChoice,
+  MAX_SEQ_LENGTH_OPTION,
+  SEED_OPTION,
+} from "./common_options.ts";
 import { type OptionSpec, type OptionValuesOf, UsageError } from "./options.ts";
 
 /** The `bench` command's option table (parsing and `--help`). */
@@ -28,6 +34,7 @@ export const BENCH_OPTIONS = [
     ...BACKEND_OPTION,
     description: "TensorFlow.js backend (auto: tensorflow when it loads, else wasm)",
   },
+  BLAS_OPTION,
   { name: "json", type: "boolean", default: false, description: "Print one JSON object on stdout" },
   {
     name: "model_config",
@@ -151,11 +158,15 @@ async function readLengths(path: string): Promise<number[]> {
 }
 
 /** Builds the benchmark config from validated flag values (reads the two input files). */
-export async function benchConfigFrom(values: BenchValues): Promise<BenchConfig> {
+export async function benchConfigFrom(
+  values: BenchValues,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Promise<BenchConfig> {
   const modelSource = values.model_config;
   const model = parseDistilBertConfig(await readJson(modelSource, "model_config"), modelSource);
   const config: BenchConfig = {
     backend: values.backend,
+    blas: blasChoice(values.blas, env),
     model,
     modelSource,
     tokenLengths: await readLengths(values.token_lengths),
@@ -205,7 +216,9 @@ export function formatReport(r: BenchReport): string {
   const lines = [
     `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.os}; ${r.machine.date}; ` +
     `load ${r.machine.loadAverage.join(" ") || "unknown"}`,
-    `Backend: ${r.backend.name} (${r.backend.provider}, ${r.backend.threads} thread(s))`,
+    `Backend: ${r.backend.name}${
+      r.backend.blas ? ` + ${r.backend.blas}` : ""
+    } (${r.backend.provider}, ${r.backend.threads} thread(s))`,
     `Model: ${r.model.nLayers} layers, dim ${r.model.dim}, hidden ${r.model.hiddenDim} (${r.model.source})`,
   ];
   if (r.matmul) {
@@ -261,8 +274,8 @@ export const BENCH_COMMAND = defineCommand({
   name: "bench",
   summary: "Benchmark training and evaluation speed on this machine",
   options: BENCH_OPTIONS,
-  async run(values) {
-    const config = await benchConfigFrom(values);
+  async run(values, { env }) {
+    const config = await benchConfigFrom(values, env);
     const report = await runBench(config, { log: (line) => console.error(line) });
     console.log(values.json ? JSON.stringify(reportJson(report)) : formatReport(report));
     return 0;

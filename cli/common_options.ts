@@ -27,6 +27,24 @@ export const BACKEND_OPTION = {
   description: "TensorFlow.js backend: auto = tensorflow when it loads, else wasm",
 } as const satisfies OptionSpec;
 
+/** `--blas`: native BLAS for the wasm backend's matmuls (resolved by {@linkcode blasChoice}). */
+export const BLAS_OPTION = {
+  name: "blas",
+  type: "string",
+  metavar: "auto|off|PATH",
+  description: "Native BLAS (cblas_sgemm) for the wasm backend's matmuls: auto = the system's " +
+    "OpenBLAS/MKL/BLIS when it passes its self-test and is faster, off, or a library " +
+    "(default: MRPC_TUNE_BLAS, else auto)",
+} as const satisfies OptionSpec;
+
+/** The `--blas` choice: the flag, else `MRPC_TUNE_BLAS`, else `auto`. */
+export function blasChoice(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
+  return flag ?? (env.MRPC_TUNE_BLAS || "auto");
+}
+
 /** `--model`: a Hub model id or a local Hugging Face folder. */
 export const MODEL_OPTION = {
   name: "model",

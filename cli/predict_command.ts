@@ -13,7 +13,13 @@
  */
 import { dirname, resolve } from "node:path";
 import { type CommandContext, defineCommand } from "./command.ts";
-import { BACKEND_OPTION, FORCE_DOWNLOAD_OPTION, MAX_SEQ_LENGTH_OPTION } from "./common_options.ts";
+import {
+  BACKEND_OPTION,
+  BLAS_OPTION,
+  blasChoice,
+  FORCE_DOWNLOAD_OPTION,
+  MAX_SEQ_LENGTH_OPTION,
+} from "./common_options.ts";
 import { type OptionSpec, type OptionValuesOf, UsageError } from "./options.ts";
 import {
   encodeExamples,
@@ -63,6 +69,7 @@ export const PREDICT_OPTIONS = [
       "tokenizer's model_max_length)",
   },
   BACKEND_OPTION,
+  BLAS_OPTION,
   FORCE_DOWNLOAD_OPTION,
 ] as const satisfies readonly OptionSpec[];
 
@@ -134,7 +141,10 @@ async function runPredict(values: PredictValues, context: CommandContext): Promi
   const encoded = encodeExamples(examples, tokenizer);
   if (output !== undefined) await checkOutputFolder(output);
 
-  await initBackend(values.backend, { log: (line) => console.error(line) });
+  await initBackend(values.backend, {
+    log: (line) => console.error(line),
+    blas: blasChoice(values.blas, context.env),
+  });
   const model = DistilBertClassifier.fromWeights(config, pretrained.weights, { source: dir });
   let predictions: Prediction[];
   try {

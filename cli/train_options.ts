@@ -10,6 +10,7 @@ import { DEFAULT_WANDB_PROJECT, readSweepParams, WANDB_MODES } from "../tracking
 import { SCHEDULE_KINDS, type TrainConfig } from "../train/mod.ts";
 import {
   BACKEND_OPTION,
+  BLAS_OPTION,
   FORCE_DOWNLOAD_OPTION,
   MAX_SEQ_LENGTH_OPTION,
   MODEL_OPTION,
@@ -170,6 +171,7 @@ export const TRAIN_OPTIONS = [
   },
   FORCE_DOWNLOAD_OPTION,
   { ...BACKEND_OPTION, description: "TensorFlow.js backend" },
+  BLAS_OPTION,
   {
     name: "max_train_samples",
     type: "int",

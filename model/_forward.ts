@@ -34,6 +34,23 @@ export type ParamLookup = (name: string) => tf.Tensor;
 export interface ForwardInternals extends ForwardOptions {
   /** Linear weights already transposed (`[out, in]`), by HF name, for the backward pass. */
   transposed?: (name: string) => tf.Tensor | undefined;
+  /**
+   * Word embeddings looked up in `table` (some rows of the vocabulary) at `ids` (row indices into
+   * `table`, one per token) instead of the whole vocabulary at the batch's ids; `padId` is the
+   * [PAD] token's row in `table`, or -1 when the batch has none. The values are the same; the
+   * gradient is only that of `table`'s rows (a sparse word-embedding gradient).
+   */
+  wordRows?: WordRows;
+}
+
+/** A subset of the vocabulary's embedding rows, and the batch's tokens as indices into it. */
+export interface WordRows {
+  /** `[rows, dim]`. */
+  readonly table: tf.Tensor2D;
+  /** One row index per token of the batch, `batchSize · seqLen`. */
+  readonly ids: Int32Array;
+  /** Row of the [PAD] token in `table`, -1 when absent. */
+  readonly padId: number;
 }
 
 interface Context {
@@ -46,6 +63,7 @@ interface Context {
   fill: tf.Tensor4D; // [b, 1, 1, s]: 0 where attended, FLOAT32_MIN where masked
   training: boolean;
   seed: number;
+  wordRows?: WordRows;
 }
 
 /**
@@ -70,6 +88,7 @@ export function forwardLogits(
     fill: tf.tensor4d(keepValues.map((k) => (k === 0 ? FLOAT32_MIN : 0)), [b, 1, 1, s]),
     training: options.training,
     seed: options.seed ?? 0,
+    wordRows: options.wordRows,
   };
   let x = embeddings(ctx, batch.inputIds); // [b*s, dim]
   for (let i = 0; i < config.n_layers; i++) x = transformerBlock(ctx, x, i); // [b*s, dim]
@@ -84,8 +103,11 @@ function drop<T extends tf.Tensor>(ctx: Context, x: T, rate: number, site: numbe
 function embeddings(ctx: Context, inputIds: Int32Array): tf.Tensor2D {
   const { config, p, batch: b, seq: s } = ctx;
   const prefix = "distilbert.embeddings";
-  const ids = tf.tensor1d(inputIds, "int32"); // [b*s]
-  const words = embeddingLookup(p(`${prefix}.word_embeddings.weight`), ids, config.pad_token_id); // [b*s, dim]
+  const rows = ctx.wordRows;
+  const ids = tf.tensor1d(rows?.ids ?? inputIds, "int32"); // [b*s]
+  const words = rows === undefined
+    ? embeddingLookup(p(`${prefix}.word_embeddings.weight`), ids, config.pad_token_id) // [b*s, dim]
+    : embeddingLookup(rows.table, ids, rows.padId); // [b*s, dim]
   const positions = tf.slice(p(`${prefix}.position_embeddings.weight`), [0, 0], [s, config.dim]); // [s, dim]
   const sum = tf.reshape<tf.Rank.R2>(tf.add(tf.reshape(words, [b, s, config.dim]), positions), [
     b * s,

@@ -2,13 +2,15 @@
  * DistilBERT's building blocks as tfjs ops with hand-written gradients (folder-private).
  *
  * The custom gradients exist for speed and memory, not semantics: each computes the exact same
- * derivative autograd would, but `dense` keeps every matmul 2-D and untransposed (the wasm fast
- * path), and `layerNorm`/`gelu` save one or two tensors for backward instead of every
- * intermediate. `embeddingLookup` also zeroes the [PAD] row's gradient as `nn.Embedding(padding_idx)`.
+ * derivative autograd would, but on XNNPACK (the wasm matmuls without BLAS) `dense` keeps every
+ * matmul 2-D and untransposed, its fast path; with a native BLAS (`activeBlas()`) the transposes
+ * are sgemm's flags instead, its fast form — one model definition, each path's fastest form. And
+ * `layerNorm`/`gelu` save one or two tensors for backward instead of every intermediate.
+ * `embeddingLookup` also zeroes the [PAD] row's gradient as `nn.Embedding(padding_idx)`.
  *
  * @module
  */
-import { DROPOUT_MASK_KERNEL, tf } from "../backend/mod.ts";
+import { activeBlas, DROPOUT_MASK_KERNEL, tf } from "../backend/mod.ts";
 
 /** float32's most negative finite value (`torch.finfo(torch.float32).min`): masked scores. */
 export const FLOAT32_MIN = -3.4028234663852886e38;
@@ -25,8 +27,8 @@ const denseOp = withGrad<tf.Tensor2D>(
     return {
       value: tf.add(tf.matMul(x, w), b), // [n, out]
       gradFunc: (dy: tf.Tensor2D, [xs, ws]: tf.Tensor[]) => [
-        tf.matMul(dy, tf.transpose(ws)), // [n, in]
-        tf.matMul(tf.transpose(xs), dy), // [in, out]
+        matMulT(dy, ws as tf.Tensor2D, false, true), // [n, in]
+        matMulT(xs as tf.Tensor2D, dy, true, false), // [in, out]
         sumRows(dy), // [out]
       ],
     };
@@ -42,12 +44,21 @@ function denseOpWithTranspose(wT: tf.Tensor2D): (...inputs: tf.Tensor[]) => tf.T
         value: tf.add(tf.matMul(x, w), b), // [n, out]
         gradFunc: (dy: tf.Tensor2D, [xs]: tf.Tensor[]) => [
           tf.matMul(dy, wT), // [n, in]
-          tf.matMul(tf.transpose(xs), dy), // [in, out]
+          matMulT(xs as tf.Tensor2D, dy, true, false), // [in, out]
           sumRows(dy), // [out]
         ],
       };
     }) as unknown as GradFunc,
   );
+}
+
+/**
+ * `a @ b` with `a` and/or `b` transposed: as sgemm's flags with BLAS, as an explicit transpose
+ * and an untransposed matmul on XNNPACK (whose transposed matmuls are 10-100× slower).
+ */
+function matMulT(a: tf.Tensor2D, b: tf.Tensor2D, ta: boolean, tb: boolean): tf.Tensor2D {
+  if (activeBlas()) return tf.matMul(a, b, ta, tb);
+  return tf.matMul(ta ? tf.transpose(a) : a, tb ? tf.transpose(b) : b);
 }
 
 /**
@@ -74,8 +85,14 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor, wT?: tf.Tensor
   return wT ? denseOpWithTranspose(wT as tf.Tensor2D)(x, w, b) : denseOp(x, w, b);
 }
 
-/** `a @ b` for `[n, m, k] @ [n, k, p]` as n 2-D untransposed matmuls (the wasm fast path). */
-function sliceMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+/**
+ * `a @ b` for `[n, m, k] @ [n, k, p]`: one batched sgemm call per entry with BLAS; on XNNPACK as
+ * n 2-D untransposed matmuls (its batched matmul is a scalar loop).
+ */
+function sliceMatMul(a: tf.Tensor3D, b: tf.Tensor3D, ta = false, tb = false): tf.Tensor3D {
+  if (activeBlas()) return tf.matMul(a, b, ta, tb);
+  if (ta) a = tf.transpose(a, [0, 2, 1]);
+  if (tb) b = tf.transpose(b, [0, 2, 1]);
   const as = tf.unstack(a); // n × [m, k]
   const bs = tf.unstack(b); // n × [k, p]
   const products = as.map((ai, i) => tf.matMul(ai as tf.Tensor2D, bs[i] as tf.Tensor2D)); // n × [m, p]
@@ -90,8 +107,8 @@ const batchMatMulOp = withGrad<tf.Tensor3D>(
     return {
       value: sliceMatMul(a, b), // [n, m, p]
       gradFunc: (dy: tf.Tensor3D, [as, bs]: tf.Tensor[]) => [
-        sliceMatMul(dy, tf.transpose(bs as tf.Tensor3D, [0, 2, 1])), // [n, m, k]
-        sliceMatMul(tf.transpose(as as tf.Tensor3D, [0, 2, 1]), dy), // [n, k, p]
+        sliceMatMul(dy, bs as tf.Tensor3D, false, true), // [n, m, k]
+        sliceMatMul(as as tf.Tensor3D, dy, true, false), // [n, k, p]
       ],
     };
   }) as unknown as GradFunc,

@@ -46,15 +46,34 @@ export interface FromWeightsOptions {
 export interface LossAndGradsOptions extends ForwardOptions {
   /** Gradients are those of `lossScale * loss` (e.g. 1 / micro-batches); default 1. */
   lossScale?: number;
+  /**
+   * Return the word-embedding gradient as rows (`LossAndGrads.rowGrads`: only the vocabulary
+   * rows of the batch's tokens) instead of a dense `[vocab_size, dim]` tensor in `grads`. The
+   * values are the same (the other rows' gradient is zero); default false.
+   */
+  sparseWordGrad?: boolean;
+}
+
+/** A gradient that is zero outside some rows of a 2-D parameter. */
+export interface RowGrad {
+  /** The parameter rows (e.g. token ids), distinct, in first-use order. */
+  readonly rows: Int32Array;
+  /** `[rows.length, columns]`: the gradient of each of those rows. */
+  readonly values: tf.Tensor2D;
 }
 
 /** What `lossAndGrads` returns; the caller disposes every tensor. */
 export interface LossAndGrads {
   /** Mean cross-entropy over the batch (not scaled by `lossScale`). */
   loss: tf.Scalar;
-  /** Gradient of every parameter, memory layout, keyed by HF name. */
+  /** Gradient of every parameter (but those in `rowGrads`), memory layout, keyed by HF name. */
   grads: Map<string, tf.Tensor>;
+  /** Row-sparse gradients by HF name (the word embeddings with `sparseWordGrad`), else empty. */
+  rowGrads: Map<string, RowGrad>;
 }
+
+/** HF name of the word-embedding table. */
+export const WORD_EMBEDDINGS = "distilbert.embeddings.word_embeddings.weight";
 
 let nextModelId = 0;
 
@@ -155,22 +174,66 @@ export class DistilBertClassifier {
     this.#checkBatch(batch, true);
     const scale = options.lossScale ?? 1;
     const transposed = this.#transposed.get();
+    const sparse = options.sparseWordGrad === true ? this.#wordRows(batch.inputIds) : undefined;
     let loss: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = forwardLogits(this.config, (n) => this.#param(n), batch, {
-        ...options,
-        transposed: (n) => transposed.get(n),
-      });
-      const mean = crossEntropy(logits, batch.labels);
-      loss = tf.keep(mean);
-      return scale === 1 ? mean : tf.mul(mean, scale);
-    }, [...this.params.values()]);
-    if (value !== loss) value.dispose();
-    const byName = new Map<string, tf.Tensor>();
-    for (const [varName, grad] of Object.entries(grads)) {
-      byName.set(this.#hfNames.get(varName)!, grad);
+    try {
+      const vars = [...this.params.values()].filter((v) =>
+        sparse === undefined || v !== sparse.table
+      );
+      if (sparse !== undefined) vars.push(sparse.rowsVar);
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = forwardLogits(this.config, (n) => this.#param(n), batch, {
+          ...options,
+          transposed: (n) => transposed.get(n),
+          wordRows: sparse === undefined
+            ? undefined
+            : { table: sparse.rowsVar as tf.Tensor2D, ids: sparse.ids, padId: sparse.padId },
+        });
+        const mean = crossEntropy(logits, batch.labels);
+        loss = tf.keep(mean);
+        return scale === 1 ? mean : tf.mul(mean, scale);
+      }, vars);
+      if (value !== loss) value.dispose();
+      const byName = new Map<string, tf.Tensor>();
+      const rowGrads = new Map<string, RowGrad>();
+      for (const [varName, grad] of Object.entries(grads)) {
+        if (sparse !== undefined && varName === sparse.rowsVar.name) {
+          rowGrads.set(WORD_EMBEDDINGS, { rows: sparse.rows, values: grad as tf.Tensor2D });
+        } else {
+          byName.set(this.#hfNames.get(varName)!, grad);
+        }
+      }
+      return { loss: loss!, grads: byName, rowGrads };
+    } finally {
+      sparse?.rowsVar.dispose();
     }
-    return { loss: loss!, grads: byName };
+  }
+
+  /**
+   * The distinct token ids of `inputIds` (first-use order), a variable holding their embedding
+   * rows, and the tokens as indices into it.
+   */
+  #wordRows(inputIds: Int32Array): {
+    table: tf.Variable;
+    rows: Int32Array;
+    rowsVar: tf.Variable;
+    ids: Int32Array;
+    padId: number;
+  } {
+    const index = new Map<number, number>();
+    const ids = new Int32Array(inputIds.length);
+    for (let i = 0; i < inputIds.length; i++) {
+      let r = index.get(inputIds[i]);
+      if (r === undefined) {
+        r = index.size;
+        index.set(inputIds[i], r);
+      }
+      ids[i] = r;
+    }
+    const rows = Int32Array.from(index.keys());
+    const table = this.#param(WORD_EMBEDDINGS) as tf.Variable;
+    const rowsVar = tf.tidy(() => tf.variable(tf.gather(table, tf.tensor1d(rows, "int32")), true)); // [u, dim]
+    return { table, rows, rowsVar, ids, padId: index.get(this.config.pad_token_id) ?? -1 };
   }
 
   /**

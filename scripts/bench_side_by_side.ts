@@ -23,6 +23,7 @@ import { parseOptions } from "../cli/mod.ts";
 const TABLE = [
   { name: "backend", type: "string", default: "wasm", description: "Our tfjs backend" },
   { name: "wasm_threads", type: "int", default: 0, min: 0, description: "Our XNNPACK threads" },
+  { name: "blas", type: "string", default: "auto", description: "Our --blas: auto, off or a path" },
   { name: "warmup", type: "int", default: 1, min: 0, description: "Untimed steps per shape" },
   { name: "steps", type: "int", default: 2, min: 1, description: "Timed steps per shape" },
   { name: "epoch_batches", type: "int", default: 4, min: 1, description: "Epoch batches timed" },
@@ -166,6 +167,8 @@ async function main(argv: string[]): Promise<void> {
         String(o.backend),
         "--wasm_threads",
         String(o.wasm_threads),
+        "--blas",
+        String(o.blas),
         ...p.ours,
       ], "ours");
       reports.push({ pair: p.name, engine: "tfjs", report: r });

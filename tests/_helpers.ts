@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { initBackend } from "../backend/mod.ts";
+import { initBackend, loadBlas } from "../backend/mod.ts";
 import {
   DistilBertClassifier,
   type DistilBertConfig,
@@ -195,4 +195,17 @@ export function needsProgram(program: string, testName: string, pkg = program): 
     console.log(`SKIP "${testName}": ${program} is not installed (Debian package ${pkg})`);
     return true;
   }
+}
+
+/**
+ * Returns the `ignore` flag for a test needing a native BLAS that passes its known-answer test
+ * (`--blas auto`), printing why when there is none.
+ */
+export function needsBlas(testName: string): boolean {
+  const load = loadBlas("auto", { timing: false });
+  if (load.ok) return false;
+  console.log(
+    `SKIP "${testName}": no native BLAS (${load.reason}; install Debian's libopenblas0-pthread)`,
+  );
+  return true;
 }

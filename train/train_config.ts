@@ -33,6 +33,8 @@ export interface TrainConfig {
   readonly group_by_length: boolean;
   readonly resume?: string;
   readonly backend: BackendChoice;
+  /** `--blas`: native BLAS for the wasm matmuls (`auto`, `off` or a library); unset: auto. */
+  readonly blas?: string;
   readonly max_train_samples?: number;
   readonly max_eval_samples?: number;
   readonly train_file?: string;
@@ -85,6 +87,7 @@ export const TRAJECTORY_KEYS = [
  */
 export const FREE_KEYS = [
   "backend",
+  "blas",
   "eval_batch_size",
   "logging_steps",
   "save_total_limit",

@@ -12,7 +12,7 @@ import type { AdamW } from "./adamw.ts";
 import type { DistilBertClassifier } from "../model/mod.ts";
 import { gradClip } from "./grad_clip.ts";
 import { splitBatch } from "./micro_batch.ts";
-import { tf } from "../backend/mod.ts";
+import { readFloats, tf } from "../backend/mod.ts";
 
 /** What one optimizer step did. */
 export interface StepResult {
@@ -88,16 +88,25 @@ export class TrainStepper {
           training: true,
           seed: deriveSeed(options.seed, b, k),
           lossScale: weight,
+          sparseWordGrad: true,
         });
         try {
           loss += weight * out.loss.dataSync()[0];
+          // Heap views (on wasm) are read at once: no tfjs call runs until the loop moves on.
           for (const [name, g] of out.grads) {
             const acc = this.#grads.get(name)!;
-            const data = g.dataSync() as Float32Array;
+            const data = readFloats(g);
             for (let i = 0; i < acc.length; i++) acc[i] += data[i];
           }
+          for (const [name, { rows, values }] of out.rowGrads) {
+            addRows(this.#grads.get(name)!, rows, readFloats(values));
+          }
         } finally {
-          tf.dispose([out.loss, ...out.grads.values()]);
+          tf.dispose([
+            out.loss,
+            ...out.grads.values(),
+            ...[...out.rowGrads.values()].map((r) => r.values),
+          ]);
         }
         passes++;
       });
@@ -109,6 +118,16 @@ export class TrainStepper {
     this.#optimizer.step(this.#params, this.#grads, { lr: options.lr, clipScale: clip.scale });
     this.#model.assignParams(this.#params);
     return { loss, gradNorm: clip.totalNorm, applied: true, passes };
+  }
+}
+
+/** Adds `values` (`[rows.length, columns]`) into rows `rows` of the row-major matrix `acc`. */
+function addRows(acc: Float32Array, rows: Int32Array, values: Float32Array): void {
+  const columns = rows.length === 0 ? 0 : values.length / rows.length;
+  for (let r = 0; r < rows.length; r++) {
+    const dst = rows[r] * columns;
+    const src = r * columns;
+    for (let j = 0; j < columns; j++) acc[dst + j] += values[src + j];
   }
 }
 

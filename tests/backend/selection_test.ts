@@ -59,10 +59,12 @@ Deno.test("backend: auto falls back cleanly and fast, logging one line", async (
       "@tensorflow/tfjs-node-gpu",
       "@tensorflow/tfjs-node",
     ]);
+    // With a native BLAS that passed its checks: "wasm + OpenBLAS 0.3.21 (2 threads)".
     assert.match(
       lines[0],
-      /^Backend: wasm \(CPU, 1 thread, @tensorflow\/tfjs-backend-wasm; tried /,
+      /^Backend: wasm( \+ [^(]+ \(\d+ threads?\))? \(CPU, 1 thread, @tensorflow\/tfjs-backend-wasm; tried /,
     );
+    assert.equal(info.blas !== null, /^Backend: wasm \+ /.test(lines[0]));
     assert.equal(tf.getKernelsForBackend("tensorflow").length, 0, "no half-registered kernels");
   } else {
     assert.equal(info.name, "tensorflow");

@@ -4,8 +4,8 @@
  * parameters.
  */
 import assert from "node:assert/strict";
-import { initBackend, tf } from "../../backend/mod.ts";
-import { DistilBertClassifier } from "../../model/mod.ts";
+import { initBackend, readFloats, tf } from "../../backend/mod.ts";
+import { DistilBertClassifier, WORD_EMBEDDINGS } from "../../model/mod.ts";
 import { tinyConfig } from "../_helpers.ts";
 import { dropout } from "../../model/_ops.ts";
 import { fillDropoutMask } from "../../backend/_wasm_kernels.ts";
@@ -78,3 +78,76 @@ Deno.test("levers: gradients after assignParams use the new weights (transposed 
     other.dispose();
   }
 });
+
+for (const backend of ["wasm", "cpu"] as const) {
+  Deno.test(
+    `levers: the sparse word-embedding gradient is the dense one's rows exactly (${backend})`,
+    async () => {
+      await initBackend(backend);
+      const config = tinyConfig({ vocab_size: 40, max_position_embeddings: 16 });
+      // Token 7 repeats (its rows add up), 0 is [PAD] (its gradient is zero), most ids are unused.
+      const batch = {
+        batchSize: 2,
+        seqLen: 6,
+        inputIds: Int32Array.from([1, 7, 9, 7, 2, 0, 1, 4, 7, 2, 0, 0]),
+        attentionMask: Int32Array.from([1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0]),
+        labels: Int32Array.from([1, 0]),
+        indices: [0, 1],
+      };
+      const model = DistilBertClassifier.random(config, { seed: 3 });
+      try {
+        const opts = { training: true, seed: 11, lossScale: 0.5 };
+        const dense = model.lossAndGrads(batch, opts);
+        const sparse = model.lossAndGrads(batch, { ...opts, sparseWordGrad: true });
+        assert.equal(dense.rowGrads.size, 0);
+        assert.deepEqual([...sparse.rowGrads.keys()], [WORD_EMBEDDINGS]);
+        assert.ok(!sparse.grads.has(WORD_EMBEDDINGS));
+        assert.equal((await sparse.loss.data())[0], (await dense.loss.data())[0]);
+        for (const [name, g] of sparse.grads) {
+          assert.deepEqual(await g.data(), await dense.grads.get(name)!.data(), name);
+        }
+        const { rows, values } = sparse.rowGrads.get(WORD_EMBEDDINGS)!;
+        assert.deepEqual(Array.from(rows), [1, 7, 9, 2, 0, 4]);
+        assert.deepEqual(values.shape, [rows.length, config.dim]);
+        const scattered = new Float32Array(config.vocab_size * config.dim);
+        const v = await values.data();
+        rows.forEach((row, r) =>
+          scattered.set(v.subarray(r * config.dim, (r + 1) * config.dim), row * config.dim)
+        );
+        const want = await dense.grads.get(WORD_EMBEDDINGS)!.data() as Float32Array;
+        assert.deepEqual(scattered, want);
+        assert.ok(want.subarray(7 * config.dim, 8 * config.dim).some((x) => x !== 0));
+        assert.ok(want.subarray(0, config.dim).every((x) => x === 0)); // [PAD]
+        tf.dispose([
+          dense.loss,
+          sparse.loss,
+          ...dense.grads.values(),
+          ...sparse.grads.values(),
+          values,
+        ]);
+        const before = tf.memory().numTensors;
+        const again = model.lossAndGrads(batch, { ...opts, sparseWordGrad: true });
+        tf.dispose([
+          again.loss,
+          ...again.grads.values(),
+          again.rowGrads.get(WORD_EMBEDDINGS)!.values,
+        ]);
+        assert.equal(tf.memory().numTensors, before);
+      } finally {
+        model.dispose();
+      }
+    },
+  );
+
+  Deno.test(`levers: readFloats gives a float32 tensor's values (${backend})`, async () => {
+    await initBackend(backend);
+    const t = tf.randomNormal([3, 5], 0, 1, "float32", 4);
+    const i = tf.tensor1d([1, 2], "int32");
+    try {
+      assert.deepEqual(Array.from(readFloats(t)), Array.from(t.dataSync()));
+      assert.throws(() => readFloats(i), /readFloats: expected a float32 tensor, got int32/);
+    } finally {
+      tf.dispose([t, i]);
+    }
+  });
+}

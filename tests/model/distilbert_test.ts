@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Batch, InputError } from "../../data/mod.ts";
-import { initBackend, tf } from "../../backend/mod.ts";
+import { activeBlas, initBackend, tf } from "../../backend/mod.ts";
 import {
   DistilBertClassifier,
   type DistilBertConfig,
@@ -14,7 +14,7 @@ import {
   type WeightData,
 } from "../../model/mod.ts";
 import { readSafetensorsFile } from "../../io/mod.ts";
-import { needsShared, sharedPath, tinyConfig } from "../_helpers.ts";
+import { needsBlas, needsShared, sharedPath, tinyConfig } from "../_helpers.ts";
 
 interface Fixture {
   config: DistilBertConfig;
@@ -68,11 +68,17 @@ async function values(t: tf.Tensor): Promise<Float32Array> {
 
 const FIXTURES = ["distilbert-tiny-1", "distilbert-tiny-2"];
 
-for (const backend of ["wasm", "cpu"] as const) {
+const PATHS = [["wasm", "off"], ["wasm", "auto"], ["cpu", "off"]] as const;
+
+for (const [backend, blas] of PATHS) {
+  const path = blas === "auto" ? `${backend} with BLAS` : backend;
+  const skip = (test: string, fixture: string) =>
+    needsShared(fixture, test) || (blas === "auto" && needsBlas(test));
   for (const name of FIXTURES) {
-    const test = `distilbert: ${name} eval logits match PyTorch on ${backend}`;
-    Deno.test({ name: test, ignore: needsShared(`fixtures/${name}`, test) }, async () => {
-      await initBackend(backend);
+    const test = `distilbert: ${name} eval logits match PyTorch on ${path}`;
+    Deno.test({ name: test, ignore: skip(test, `fixtures/${name}`) }, async () => {
+      await initBackend(backend, { blas });
+      assert.equal(activeBlas() !== null, blas === "auto", "the path under test runs");
       const { model, batch, expected } = await loadFixture(name);
       const logits = model.logits(batch, { training: false });
       assert.deepEqual(logits.shape, [batch.batchSize, 2]);
@@ -84,10 +90,11 @@ for (const backend of ["wasm", "cpu"] as const) {
     });
   }
 
-  const test = `distilbert: distilbert-tiny-1 loss and gradients match PyTorch on ${backend}`;
+  const test = `distilbert: distilbert-tiny-1 loss and gradients match PyTorch on ${path}`;
   const fixture = "fixtures/distilbert-tiny-1/grads.safetensors";
-  Deno.test({ name: test, ignore: needsShared(fixture, test) }, async () => {
-    await initBackend(backend);
+  Deno.test({ name: test, ignore: skip(test, fixture) }, async () => {
+    await initBackend(backend, { blas });
+    assert.equal(activeBlas() !== null, blas === "auto", "the path under test runs");
     const { model, batch, expected, config } = await loadFixture("distilbert-tiny-1");
     const reference = (await readSafetensorsFile(sharedPath(fixture))).tensors;
     const { loss, grads } = model.lossAndGrads(batch, { training: true, seed: 7 }); // dropout 0

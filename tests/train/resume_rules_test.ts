@@ -150,7 +150,14 @@ Deno.test("resume: moved data files with the same content resume; free flags may
     // Logging every 3 steps instead of 1 changes the log history only.
     const got = await outcome(ck);
     const evals = (h: unknown) => (h as Record<string, number>[]).filter((e) => "eval/loss" in e);
-    assert.deepEqual(evals(got.logHistory), evals(ref.logHistory));
+    // Another --eval_batch_size batches the same rows differently: with BLAS the losses may
+    // differ in the last bits (sgemm's blocking depends on the row count); the rest is exact.
+    const [mine, theirs] = [evals(got.logHistory), evals(ref.logHistory)];
+    assert.equal(mine.length, theirs.length);
+    mine.forEach((e, i) => {
+      assert.ok(Math.abs(e["eval/loss"] - theirs[i]["eval/loss"]) <= 1e-7, `eval ${i}`);
+      assert.deepEqual({ ...e, "eval/loss": 0 }, { ...theirs[i], "eval/loss": 0 });
+    });
     assert.notDeepEqual(got.logHistory, ref.logHistory);
     assertSameOutcome({ ...got, logHistory: ref.logHistory }, ref, "moved data, other logging");
   });

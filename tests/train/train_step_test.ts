@@ -5,9 +5,8 @@ import { AdamW, firstNonFinite, TrainStepper } from "../../train/mod.ts";
 import { initBackend, tf } from "../../backend/mod.ts";
 import { DistilBertClassifier, type DistilBertConfig } from "../../model/mod.ts";
 import { assertTensorsClose } from "./_train_helpers.ts";
-import { tinyConfig, VOCAB } from "../_helpers.ts";
+import { needsBlas, tinyConfig, VOCAB } from "../_helpers.ts";
 
-const WORD_EMBEDDINGS = "distilbert.embeddings.word_embeddings.weight";
 /** A token id that only the poisoned batches contain. */
 const POISON_ID = VOCAB.indexOf("court");
 const NO_SPLIT = () => Number.MAX_SAFE_INTEGER;
@@ -40,21 +39,37 @@ function batchOf(rows: number, seed: number, options: { poison?: boolean } = {})
   return collate(ex, ex.map((_, i) => i), { padId: 0 });
 }
 
-/** A random tiny model (no dropout unless `dropout`), optionally with a huge embedding row. */
+/**
+ * A random tiny model (no dropout unless `dropout`). With `poison`, the gradients of a batch
+ * holding `POISON_ID` overflow (the classifier's become ±Infinity), as a diverging step's do,
+ * while every parameter stays finite.
+ */
 async function tinyModel(
-  options: { dropout?: boolean; poison?: boolean } = {},
+  options: { dropout?: boolean; poison?: boolean; blas?: string } = {},
 ): Promise<{ config: DistilBertConfig; model: DistilBertClassifier }> {
-  await initBackend("wasm");
+  await initBackend("wasm", { blas: options.blas });
   const config = tinyConfig(
     options.dropout ? {} : { dropout: 0, attention_dropout: 0, seq_classif_dropout: 0 },
   );
   const random = DistilBertClassifier.random(config, { seed: 13 });
   if (!options.poison) return { config, model: random };
-  const weights = await random.exportWeights();
-  random.dispose();
-  const emb = weights.get(WORD_EMBEDDINGS)!;
-  emb.data.fill(3e38, POISON_ID * config.dim, (POISON_ID + 1) * config.dim);
-  return { config, model: DistilBertClassifier.fromWeights(config, weights) };
+  const lossAndGrads: DistilBertClassifier["lossAndGrads"] = (batch, opts) => {
+    const out = random.lossAndGrads(batch, opts);
+    if (batch.inputIds.includes(POISON_ID)) {
+      const g = out.grads.get("classifier.weight")!;
+      out.grads.set("classifier.weight", tf.mul(g, Infinity));
+      g.dispose();
+    }
+    return out;
+  };
+  const model = new Proxy(random, {
+    get(target, prop) {
+      if (prop === "lossAndGrads") return lossAndGrads;
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { config, model };
 }
 
 function copyMap(map: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
@@ -87,36 +102,44 @@ function withoutKeyBias(params: ReadonlyMap<string, Float32Array>): Map<string, 
   return new Map([...params].filter(([name]) => !name.endsWith("attention.k_lin.bias")));
 }
 
-Deno.test("train step: micro-batches of 3 rows give the same step as the whole batch of 8", async () => {
-  const runs = [];
-  for (const maxRows of [NO_SPLIT, () => 3]) {
-    const { model } = await tinyModel();
-    const optimizer = new AdamW({ weightDecay: 0.01 });
-    const stepper = await TrainStepper.create(model, optimizer, { maxGradNorm: 1, maxRows });
-    const results = [1, 2].map((s) => stepper.step([batchOf(8, s)], { lr: 1e-3, seed: s }));
-    runs.push({ results, params: copyMap(stepper.params), model: await modelParams(model) });
-    model.dispose();
-  }
-  const [whole, split] = runs;
-  assert.deepEqual(whole.results.map((r) => r.passes), [1, 1]);
-  assert.deepEqual(split.results.map((r) => r.passes), [3, 3], "8 rows as 3 + 3 + 2");
-  whole.results.forEach((w, i) => {
-    const s = split.results[i];
-    assert.ok(w.applied && s.applied);
-    assert.ok(Math.abs(w.loss - s.loss) <= 1e-6, `loss ${w.loss} vs ${s.loss}`);
-    assert.ok(
-      Math.abs(w.gradNorm - s.gradNorm) <= 1e-6 * w.gradNorm,
-      `norm ${i}: ${w.gradNorm} vs ${s.gradNorm}`,
-    );
+// XNNPACK computes each row alike whatever the batch: equal to float32 rounding. OpenBLAS's
+// blocking depends on the row count, so its sums differ in the last bits, which Adam's
+// normalisation scales up on parameters whose gradients are near zero.
+for (const [blas, tolerance] of [["off", 1e-6], ["auto", 2e-5]] as const) {
+  const name = `train step: micro-batches of 3 rows give the same step as the whole batch of 8${
+    blas === "auto" ? " (BLAS)" : ""
+  }`;
+  Deno.test({ name, ignore: blas === "auto" && needsBlas(name) }, async () => {
+    const runs = [];
+    for (const maxRows of [NO_SPLIT, () => 3]) {
+      const { model } = await tinyModel({ blas });
+      const optimizer = new AdamW({ weightDecay: 0.01 });
+      const stepper = await TrainStepper.create(model, optimizer, { maxGradNorm: 1, maxRows });
+      const results = [1, 2].map((s) => stepper.step([batchOf(8, s)], { lr: 1e-3, seed: s }));
+      runs.push({ results, params: copyMap(stepper.params), model: await modelParams(model) });
+      model.dispose();
+    }
+    const [whole, split] = runs;
+    assert.deepEqual(whole.results.map((r) => r.passes), [1, 1]);
+    assert.deepEqual(split.results.map((r) => r.passes), [3, 3], "8 rows as 3 + 3 + 2");
+    whole.results.forEach((w, i) => {
+      const s = split.results[i];
+      assert.ok(w.applied && s.applied);
+      assert.ok(Math.abs(w.loss - s.loss) <= 1e-6, `loss ${w.loss} vs ${s.loss}`);
+      assert.ok(
+        Math.abs(w.gradNorm - s.gradNorm) <= 1e-6 * w.gradNorm,
+        `norm ${i}: ${w.gradNorm} vs ${s.gradNorm}`,
+      );
+    });
+    assertTensorsClose(withoutKeyBias(split.params), withoutKeyBias(whole.params), tolerance);
+    for (const [name, p] of split.params) {
+      if (!name.endsWith("attention.k_lin.bias")) continue;
+      const w = whole.params.get(name)!;
+      for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - w[i]) <= 2 * 2e-3, name);
+    }
+    assertBitEqual(split.model, split.params, "model variables hold the master parameters");
   });
-  assertTensorsClose(withoutKeyBias(split.params), withoutKeyBias(whole.params), 1e-6);
-  for (const [name, p] of split.params) {
-    if (!name.endsWith("attention.k_lin.bias")) continue;
-    const w = whole.params.get(name)!;
-    for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - w[i]) <= 2 * 2e-3, name);
-  }
-  assertBitEqual(split.model, split.params, "model variables hold the master parameters");
-});
+}
 
 Deno.test("train step: an accumulation group of two batches of 4 equals one batch of 8", async () => {
   const ex = examples(8, 21);
@@ -140,7 +163,7 @@ Deno.test("train step: an accumulation group of two batches of 4 equals one batc
   assertTensorsClose(withoutKeyBias(runs[1].params), withoutKeyBias(runs[0].params), 1e-6);
 });
 
-Deno.test("train step: a batch whose loss overflows is skipped, parameters and moments untouched", async () => {
+Deno.test("train step: a batch whose gradients overflow is skipped, parameters and moments untouched", async () => {
   const clean1 = batchOf(6, 31),
     clean2 = batchOf(6, 32),
     poisoned = batchOf(6, 33, { poison: true });
