@@ -25,7 +25,7 @@ const denseOp = withGrad<tf.Tensor2D>(
   ((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: Save) => {
     save([x, w]);
     return {
-      value: tf.add(tf.matMul(x, w), b), // [n, out]
+      value: matMulBias(x, w, b), // [n, out]
       gradFunc: (dy: tf.Tensor2D, [xs, ws]: tf.Tensor[]) => [
         matMulT(dy, ws as tf.Tensor2D, false, true), // [n, in]
         matMulT(xs as tf.Tensor2D, dy, true, false), // [in, out]
@@ -41,7 +41,7 @@ function denseOpWithTranspose(wT: tf.Tensor2D): (...inputs: tf.Tensor[]) => tf.T
     ((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: Save) => {
       save([x]);
       return {
-        value: tf.add(tf.matMul(x, w), b), // [n, out]
+        value: matMulBias(x, w, b), // [n, out]
         gradFunc: (dy: tf.Tensor2D, [xs]: tf.Tensor[]) => [
           tf.matMul(dy, wT), // [n, in]
           matMulT(xs as tf.Tensor2D, dy, true, false), // [in, out]
@@ -50,6 +50,15 @@ function denseOpWithTranspose(wT: tf.Tensor2D): (...inputs: tf.Tensor[]) => tf.T
       };
     }) as unknown as GradFunc,
   );
+}
+
+/**
+ * `x @ w + b`: with BLAS one sgemm whose output starts as the bias rows (`tf.fused.matMul`, whose
+ * kernel the BLAS path replaces); on XNNPACK a matmul and an add (its fused kernel is slower).
+ */
+function matMulBias(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  if (activeBlas()) return tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
+  return tf.add(tf.matMul(x, w), b);
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 } from "../../bench/_epoch.ts";
 import { encoderMatmulParams, trainFlops } from "../../bench/mod.ts";
 import { parseDistilBertConfig } from "../../model/mod.ts";
-import { assertUsageError, needsShared, runMain, sharedPath } from "../_helpers.ts";
+import { assertUsageError, needsBlas, needsShared, runMain, sharedPath } from "../_helpers.ts";
 
 const TINY_CONFIG = {
   dim: 32,
@@ -234,4 +234,23 @@ Deno.test({
     const split = microBatchTokens(grouped, () => 4);
     assert.ok(split <= paddedTokens(grouped), "micro-batches re-pad to their own longest");
   },
+});
+
+const BLAS_FIELD = "bench --json: backend.blas names the BLAS in use, null with --blas off";
+Deno.test({ name: BLAS_FIELD, ignore: needsBlas(BLAS_FIELD) }, async () => {
+  const { dir, args } = await tinyInputs();
+  try {
+    for (
+      const [blas, want] of [["off", null], ["auto", /^\S.* \(\d+ threads?\)$/]] as const
+    ) {
+      const r = await runMain([...args({ json: "", parts: "matmul" }), "--blas", blas]);
+      assert.equal(r.code, 0, r.stderr);
+      const j = JSON.parse(r.stdout);
+      if (want === null) assert.equal(j.backend.blas, null);
+      else assert.match(j.backend.blas, want);
+      positive(j.matmul.gflops, `matmul gflops, --blas ${blas}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

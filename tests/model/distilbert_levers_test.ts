@@ -4,9 +4,9 @@
  * parameters.
  */
 import assert from "node:assert/strict";
-import { initBackend, readFloats, tf } from "../../backend/mod.ts";
+import { activeBlas, initBackend, readFloats, tf } from "../../backend/mod.ts";
 import { DistilBertClassifier, WORD_EMBEDDINGS } from "../../model/mod.ts";
-import { tinyConfig } from "../_helpers.ts";
+import { needsBlas, tinyConfig } from "../_helpers.ts";
 import { dropout } from "../../model/_ops.ts";
 import { fillDropoutMask } from "../../backend/_wasm_kernels.ts";
 
@@ -41,43 +41,49 @@ Deno.test("levers: dropout masks keep 1 - rate of the elements, scaled, and foll
   assert.notDeepEqual(a, b);
 });
 
-Deno.test("levers: gradients after assignParams use the new weights (transposed cache)", async () => {
-  await initBackend("wasm");
-  const config = tinyConfig({
-    vocab_size: 50,
-    max_position_embeddings: 16,
-    dropout: 0,
-    attention_dropout: 0,
-    seq_classif_dropout: 0,
+for (const blas of ["off", "auto"] as const) {
+  const name = `levers: gradients after assignParams use the new weights (${
+    blas === "off" ? "XNNPACK: transposed cache" : "BLAS: no cache"
+  })`;
+  Deno.test({ name, ignore: blas === "auto" && needsBlas(name) }, async () => {
+    await initBackend("wasm", { blas });
+    assert.equal(activeBlas() !== null, blas === "auto");
+    const config = tinyConfig({
+      vocab_size: 50,
+      max_position_embeddings: 16,
+      dropout: 0,
+      attention_dropout: 0,
+      seq_classif_dropout: 0,
+    });
+    const batch = {
+      batchSize: 2,
+      seqLen: 5,
+      inputIds: Int32Array.from([1, 7, 9, 3, 2, 1, 4, 8, 2, 0]),
+      attentionMask: Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 0]),
+      labels: Int32Array.from([1, 0]),
+      indices: [0, 1],
+    };
+    const grads = async (model: DistilBertClassifier) => {
+      const { loss, grads } = model.lossAndGrads(batch, { training: false });
+      const out = new Map<string, number[]>();
+      for (const [name, g] of grads) out.set(name, Array.from(await g.data()));
+      tf.dispose([loss, ...grads.values()]);
+      return out;
+    };
+    const model = DistilBertClassifier.random(config, { seed: 1 });
+    const other = DistilBertClassifier.random(config, { seed: 2 });
+    try {
+      await grads(model); // makes the transposed weights from seed 1's parameters
+      const values = new Map<string, Float32Array>();
+      for (const [name, p] of other.params) values.set(name, (await p.data()) as Float32Array);
+      model.assignParams(values);
+      assert.deepEqual(await grads(model), await grads(other));
+    } finally {
+      model.dispose();
+      other.dispose();
+    }
   });
-  const batch = {
-    batchSize: 2,
-    seqLen: 5,
-    inputIds: Int32Array.from([1, 7, 9, 3, 2, 1, 4, 8, 2, 0]),
-    attentionMask: Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 0]),
-    labels: Int32Array.from([1, 0]),
-    indices: [0, 1],
-  };
-  const grads = async (model: DistilBertClassifier) => {
-    const { loss, grads } = model.lossAndGrads(batch, { training: false });
-    const out = new Map<string, number[]>();
-    for (const [name, g] of grads) out.set(name, Array.from(await g.data()));
-    tf.dispose([loss, ...grads.values()]);
-    return out;
-  };
-  const model = DistilBertClassifier.random(config, { seed: 1 });
-  const other = DistilBertClassifier.random(config, { seed: 2 });
-  try {
-    await grads(model); // makes the transposed weights from seed 1's parameters
-    const values = new Map<string, Float32Array>();
-    for (const [name, p] of other.params) values.set(name, (await p.data()) as Float32Array);
-    model.assignParams(values);
-    assert.deepEqual(await grads(model), await grads(other));
-  } finally {
-    model.dispose();
-    other.dispose();
-  }
-});
+}
 
 for (const backend of ["wasm", "cpu"] as const) {
   Deno.test(
