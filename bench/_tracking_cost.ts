@@ -18,11 +18,11 @@ export interface TrackingCost {
   readonly medianStepSecondsTracked: number;
   /** `tracked / untracked − 1` of the medians. */
   readonly overhead: number;
-  /** History rows the loopback server received. */
+  /** History rows the loopback server holds (distinct offsets received). */
   readonly rowsReceived: number;
 }
 
-/** A loopback server that accepts W&B's run and file_stream requests and counts the rows. */
+/** A loopback server that accepts W&B's run and file_stream requests and counts the rows it holds. */
 function nullWandb(): { baseUrl: string; rows: () => number; close(): Promise<void> } {
   let rows = 0;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
@@ -40,7 +40,10 @@ function nullWandb(): { baseUrl: string; rows: () => number; close(): Promise<vo
         },
       });
     }
-    rows += body.files?.["wandb-history.jsonl"]?.content?.length ?? 0;
+    // Lines are keyed by offset: a push re-sent after a timeout (the server shares the busy main
+    // thread) replaces the same rows, as W&B's file_stream does.
+    const history = body.files?.["wandb-history.jsonl"];
+    if (history) rows = Math.max(rows, (history.offset ?? 0) + (history.content?.length ?? 0));
     return Response.json({});
   });
   return {

@@ -1,72 +1,53 @@
 /**
  * The parameters file a W&B sweep agent hands the run it launches (`WANDB_SWEEP_PARAM_PATH`):
- * `{name: {value: v}}` as YAML (what the agent writes, with a `wandb_version: 1` line and
- * `desc` entries) or JSON. Only that shape of YAML is read — top-level names, each with a
- * `value:` scalar (number, boolean, null, or a plain or quoted string) — and anything else is an
- * error naming the file and the line.
+ * `{name: {value: v}}` as YAML (what the agent writes with PyYAML, with a `wandb_version: 1` line
+ * and `desc` entries) or JSON. Parsed with the `yaml` package in YAML 1.1 mode, PyYAML's (so
+ * `True`, `yes` and `1e-5` read as PyYAML reads them); each entry must be a mapping with a scalar
+ * `value` (and optionally `desc`), and anything else is an error naming the file and the line.
  *
  * @module
  */
+import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { InputError } from "../data/mod.ts";
 
 /** A sweep parameter's value. */
 export type SweepValue = string | number | boolean | null;
 
-function scalar(text: string): SweepValue {
-  const t = text.trim();
-  if (t === "" || t === "null" || t === "~" || t === "Null" || t === "NULL") return null;
-  if (/^(true|True|TRUE)$/.test(t)) return true;
-  if (/^(false|False|FALSE)$/.test(t)) return false;
-  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return Number(t);
-  if (/^".*"$/.test(t)) return JSON.parse(t);
-  if (/^'.*'$/.test(t)) return t.slice(1, -1).replaceAll("''", "'");
-  return t;
-}
-
 /** Parses the file's text (`path` for messages) into name → value. */
 export function parseSweepParams(text: string, path: string): Record<string, SweepValue> {
   const bad = (problem: string) =>
     new InputError(`Invalid sweep parameters "${path}" (WANDB_SWEEP_PARAM_PATH): ${problem}`);
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{")) {
-    let json: unknown;
-    try {
-      json = JSON.parse(trimmed);
-    } catch (err) {
-      throw bad((err as Error).message);
-    }
-    const out: Record<string, SweepValue> = {};
-    for (const [name, entry] of Object.entries(json as Record<string, unknown>)) {
-      if (name === "wandb_version") continue;
-      if (typeof entry !== "object" || entry === null || !("value" in entry)) {
-        throw bad(`"${name}" is not {"value": ...}`);
-      }
-      const v = (entry as { value: unknown }).value;
-      if (typeof v === "object" && v !== null) throw bad(`"${name}" has a non-scalar value`);
-      out[name] = v as SweepValue;
-    }
-    return out;
+  const json = text.trim().startsWith("{");
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { version: "1.1", lineCounter: lines });
+  if (doc.errors.length > 0) {
+    const error = doc.errors[0];
+    throw bad(`line ${error.linePos?.[0].line ?? 1}: ${error.message.split("\n")[0]}`);
   }
+  const top = doc.contents;
+  if (top === null) return {};
+  if (!isMap(top)) throw bad("expected a mapping of names to {value: ...} entries");
   const out: Record<string, SweepValue> = {};
-  let current: string | null = null;
-  for (const [i, raw] of text.split(/\r?\n/).entries()) {
-    const line = raw.replace(/\s+#.*$/, "");
-    if (line.trim() === "" || line.trim().startsWith("#")) continue;
-    const top = /^([A-Za-z_][\w.-]*):\s*(.*)$/.exec(line);
-    if (top) {
-      const [, name, rest] = top;
-      if (name === "wandb_version") {
-        current = null;
-        continue;
-      }
-      if (rest.trim() !== "") throw bad(`line ${i + 1}: "${name}" is not a {value: ...} entry`);
-      current = name;
-      continue;
+  for (const pair of top.items) {
+    const name = String(isScalar(pair.key) ? pair.key.value : pair.key);
+    if (name === "wandb_version") continue;
+    const line = `line ${lines.linePos(isScalar(pair.key) ? pair.key.range![0] : 0).line}: `;
+    const entry = pair.value;
+    if (!isMap(entry) || !entry.has("value")) {
+      throw bad(
+        json ? `"${name}" is not {"value": ...}` : `${line}"${name}" is not a {value: ...} entry`,
+      );
     }
-    const nested = /^\s+([A-Za-z_]\w*):\s*(.*)$/.exec(line);
-    if (!nested || current === null) throw bad(`line ${i + 1}: cannot read "${raw.trim()}"`);
-    if (nested[1] === "value") out[current] = scalar(nested[2]);
-    else if (nested[1] !== "desc") throw bad(`line ${i + 1}: unexpected "${nested[1]}"`);
+    for (const item of entry.items) {
+      const key = isScalar(item.key) ? String(item.key.value) : "";
+      if (key !== "value" && key !== "desc") throw bad(`${line}unexpected "${key}" in "${name}"`);
+    }
+    const value = entry.get("value", true);
+    const v = isScalar(value) ? value.value : value;
+    if (v !== null && !["string", "number", "boolean"].includes(typeof v)) {
+      throw bad(`${line}"${name}" has a non-scalar value`);
+    }
+    out[name] = v as SweepValue;
   }
   return out;
 }

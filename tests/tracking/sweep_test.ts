@@ -83,6 +83,14 @@ Deno.test("sweep params: the agent's YAML and JSON forms; bad files are one line
     /Invalid sweep parameters "p.yaml" \(WANDB_SWEEP_PARAM_PATH\): line 1: "lr" is not a \{value: \.\.\.\} entry/,
   );
   assert.throws(() => parseSweepParams('{"lr": 3}', "p.json"), /"lr" is not \{"value": \.\.\.\}/);
+  assert.throws(
+    () => parseSweepParams("lr:\n  value: 3\ntags:\n  value: [a, b]\n", "p.yaml"),
+    /"p.yaml" \(WANDB_SWEEP_PARAM_PATH\): line 3: "tags" has a non-scalar value/,
+  );
+  assert.throws(
+    () => parseSweepParams("lr:\n  value: [1,\n", "p.yaml"),
+    /"p.yaml" \(WANDB_SWEEP_PARAM_PATH\): line \d+: /,
+  );
 });
 
 Deno.test("sweep: a run launched as the agent does attaches to the sweep with the agent's parameters", async () => {
