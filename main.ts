@@ -6,7 +6,7 @@
  * @module
  */
 import { COMMANDS, formatHelp, UsageError, versionLine } from "./cli/mod.ts";
-import { InputError, Interrupted, RunError } from "./data/mod.ts";
+import { exitCodeOf, InputError, Interrupted, RunError } from "./core/mod.ts";
 
 function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;
@@ -81,11 +81,10 @@ export function reportError(
     console.error(err.message);
     return err.exitCode;
   }
-  const input = err instanceof UsageError || err instanceof InputError;
-  const line = input || err instanceof RunError ? (err as Error).message : describeError(err);
-  console.error(`error: ${line}`);
+  const ours = err instanceof InputError || err instanceof RunError;
+  console.error(`error: ${ours ? (err as Error).message : describeError(err)}`);
   if (env.MRPC_TUNE_DEBUG === "1" && err instanceof Error && err.stack) console.error(err.stack);
-  return input ? 2 : 1;
+  return exitCodeOf(err);
 }
 
 if (import.meta.main) {

@@ -12,9 +12,16 @@
  * @module
  */
 export { tf, tfWasm } from "./tf.ts";
-export * from "./selection.ts";
+export {
+  BACKEND_CHOICES,
+  type BackendChoice,
+  type BackendInfo,
+  describeBackend,
+  initBackend,
+  type InitBackendOptions,
+} from "./selection.ts";
 export { DROPOUT_MASK_KERNEL } from "./_wasm_kernels.ts";
 export { activeBlas } from "./_blas_kernels.ts";
+export { type Blas, type BlasLoad, knownAnswerTest, loadBlas, refuseByName } from "./blas.ts";
 export { readFloats } from "./heap_read.ts";
-export * from "./blas.ts";
 export { prepareWasmThreads } from "./wasm_threads.ts";

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 import { type Blas, type BlasLoad, loadBlas } from "./blas.ts";
 import { setBlasKernels } from "./_blas_kernels.ts";
 import { registerTrainingKernels } from "./_wasm_kernels.ts";

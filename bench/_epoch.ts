@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { type Batch, collate, createRng, type EncodedExample, epochOrder } from "../data/mod.ts";
+import { type Batch, collate, type EncodedExample, epochOrder } from "../data/mod.ts";
+import { createRng } from "../core/mod.ts";
 import { splitBatch } from "../train/mod.ts";
 
 /** How an epoch's batches are padded. */

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { type Batch, createRng } from "../data/mod.ts";
-import type { DistilBertClassifier, DistilBertConfig } from "../model/mod.ts";
+import { type Batch } from "../data/mod.ts";
+import { createRng } from "../core/mod.ts";
+import type { DistilBertConfig } from "../model/mod.ts";
 import { sampleRss } from "./_machine.ts";
 import { microBatchTokens, spreadPositions } from "./_epoch.ts";
 import { tf } from "../backend/mod.ts";
@@ -139,9 +140,17 @@ export function trainStepSeconds(
   return times;
 }
 
+/** What an evaluation pass runs: the model's logits, read back and disposed. */
+export interface Evaluator {
+  logits(
+    batch: Batch,
+    options: { training: false },
+  ): { data(): Promise<unknown>; dispose(): void };
+}
+
 /** Wall seconds of each timed evaluation pass (logits read back) over `batch`, `rows` at a time. */
 export async function evalSeconds(
-  model: DistilBertClassifier,
+  model: Evaluator,
   batch: Batch,
   options: StepTimingOptions & { rows: number },
 ): Promise<number[]> {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { AdamW, passSizes, TrainStepper } from "../train/mod.ts";
+import { AdamW, type PassSizes, passSizes, TrainStepper } from "../train/mod.ts";
 import {
   type BackendChoice,
   type BackendInfo,
@@ -171,84 +171,32 @@ export async function runBench(
   const t0 = performance.now();
   const { log } = options;
   const machine = machineInfo();
-  const restore = config.wasmThreads > 0 && config.backend !== "cpu"
-    ? prepareWasmThreads(config.wasmThreads)
-    : null;
-  let backend: BackendInfo;
-  try {
-    backend = await initBackend(config.backend, { log, blas: config.blas });
-  } finally {
-    restore?.();
-  }
+  const backend = await startBackend(config, log);
   const cfg = config.model;
-  const timing = { warmup: config.warmup, steps: config.steps, seed: config.seed, log };
-  const passes = passSizes(backend.name, cfg);
-  const maxRows = passes.trainRows;
-  const data = { vocabSize: cfg.vocab_size, numLabels: cfg.id2label.length };
-
-  let matmul: BenchReport["matmul"] = null;
-  if (config.parts.has("matmul")) {
-    const seconds = await matmulSeconds(MATMUL_SHAPE, { warmup: 2, repeats: 5 });
-    const [m, k, n] = MATMUL_SHAPE;
-    matmul = { shape: [...MATMUL_SHAPE], seconds, gflops: (2 * m * k * n) / seconds / 1e9 };
-    log(
-      `matmul ${m}x${k}x${n}: ${(seconds * 1000).toFixed(1)} ms, ${
-        matmul.gflops.toFixed(1)
-      } GFLOP/s`,
-    );
-  }
-
+  const ctx: PartContext = {
+    config,
+    log,
+    timing: { warmup: config.warmup, steps: config.steps, seed: config.seed, log },
+    passes: passSizes(backend.name, cfg),
+    data: { vocabSize: cfg.vocab_size, numLabels: cfg.id2label.length, seed: config.seed },
+  };
+  const matmul = config.parts.has("matmul") ? await matmulPart(log) : null;
   const model = DistilBertClassifier.random(cfg, { seed: config.seed });
-  const train: TrainFigures[] = [];
-  let evalFigures: EvalFigures | null = null;
-  let epoch: EpochFigures | null = null;
   try {
     const needsStepper = config.parts.has("train") || config.parts.has("epoch") ||
       config.parts.has("tracking");
     const stepper = needsStepper
       ? await TrainStepper.create(model, new AdamW({ weightDecay: 0.01 }), {
         maxGradNorm: 1,
-        maxRows,
+        maxRows: ctx.passes.trainRows,
       })
       : null;
-    if (stepper && config.parts.has("train")) {
-      for (const shape of config.trainShapes) {
-        const batch = fullBatch(shape.batch, shape.seqLen, { ...data, seed: config.seed });
-        const times = trainStepSeconds(stepper, batch, timing);
-        const rates = trainRates(cfg, shape, times);
-        train.push({
-          ...shape,
-          microBatchRows: Math.min(shape.batch, maxRows(shape.seqLen)),
-          stepSeconds: times,
-          ...rates,
-          fractionOfMatmul: matmul ? rates.gflops / matmul.gflops : null,
-        });
-        log(
-          `train ${shape.batch}x${shape.seqLen}: ${rates.examplesPerSecond.toFixed(2)} ` +
-            `examples/s, ${rates.gflops.toFixed(1)} GFLOP/s`,
-        );
-      }
-    }
-    if (config.parts.has("eval")) {
-      const { batch: b, seqLen: s } = config.evalShape;
-      const rows = Math.min(b, passes.evalRows(s));
-      const times = await evalSeconds(model, fullBatch(b, s, { ...data, seed: config.seed }), {
-        ...timing,
-        rows,
-      });
-      const med = median(times);
-      evalFigures = {
-        ...config.evalShape,
-        microBatchRows: rows,
-        medianSeconds: med,
-        examplesPerSecond: b / med,
-        gflops: (2 * encoderMatmulParams(cfg) * b * s) / med / 1e9,
-      };
-      log(`eval ${b}x${s}: ${(b / med).toFixed(2)} examples/s`);
-    }
+    const train = stepper && config.parts.has("train") ? trainPart(ctx, stepper, matmul) : [];
+    const evalFigures = config.parts.has("eval") ? await evalPart(ctx, model) : null;
     const tokens = tokenFigures(config);
+    let epoch: EpochFigures | null = null;
     if (stepper && config.parts.has("epoch")) {
-      epoch = runEpochSlice(config, stepper, { ...timing, maxRows });
+      epoch = runEpochSlice(config, stepper, { ...ctx.timing, maxRows: ctx.passes.trainRows });
       log(
         `epoch (${config.padding}): ~${epoch.epochSecondsEstimate.toFixed(0)} s, ` +
           `${epoch.computedTokensOverReal.toFixed(3)} x real tokens`,
@@ -257,8 +205,7 @@ export async function runBench(
     let tracking: TrackingCost | null = null;
     if (stepper && config.parts.has("tracking")) {
       const shape = config.trainShapes[0];
-      const batch = fullBatch(shape.batch, shape.seqLen, { ...data, seed: config.seed });
-      tracking = await trackingCost(stepper, batch, {
+      tracking = await trackingCost(stepper, fullBatch(shape.batch, shape.seqLen, ctx.data), {
         steps: config.steps,
         seed: config.seed,
         log,
@@ -295,6 +242,78 @@ export async function runBench(
   } finally {
     model.dispose();
   }
+}
+
+/** What each part of the bench needs. */
+interface PartContext {
+  readonly config: BenchConfig;
+  readonly log: (line: string) => void;
+  readonly timing: { warmup: number; steps: number; seed: number; log: (line: string) => void };
+  readonly passes: PassSizes;
+  readonly data: { vocabSize: number; numLabels: number; seed: number };
+}
+
+/** The backend the bench measures (wasm threads set up first when asked for). */
+async function startBackend(config: BenchConfig, log: (line: string) => void) {
+  const restore = config.wasmThreads > 0 && config.backend !== "cpu"
+    ? prepareWasmThreads(config.wasmThreads)
+    : null;
+  try {
+    return await initBackend(config.backend, { log, blas: config.blas });
+  } finally {
+    restore?.();
+  }
+}
+
+/** The backend's rate on one large matmul: the ceiling a train step's GFLOP/s is compared to. */
+async function matmulPart(log: (line: string) => void): Promise<BenchReport["matmul"]> {
+  const seconds = await matmulSeconds(MATMUL_SHAPE, { warmup: 2, repeats: 5 });
+  const [m, k, n] = MATMUL_SHAPE;
+  const gflops = (2 * m * k * n) / seconds / 1e9;
+  log(`matmul ${m}x${k}x${n}: ${(seconds * 1000).toFixed(1)} ms, ${gflops.toFixed(1)} GFLOP/s`);
+  return { shape: [...MATMUL_SHAPE], seconds, gflops };
+}
+
+/** Full optimizer steps at each train shape. */
+function trainPart(
+  ctx: PartContext,
+  stepper: TrainStepper,
+  matmul: BenchReport["matmul"],
+): TrainFigures[] {
+  const train: TrainFigures[] = [];
+  for (const shape of ctx.config.trainShapes) {
+    const batch = fullBatch(shape.batch, shape.seqLen, ctx.data);
+    const times = trainStepSeconds(stepper, batch, ctx.timing);
+    const rates = trainRates(ctx.config.model, shape, times);
+    train.push({
+      ...shape,
+      microBatchRows: Math.min(shape.batch, ctx.passes.trainRows(shape.seqLen)),
+      stepSeconds: times,
+      ...rates,
+      fractionOfMatmul: matmul ? rates.gflops / matmul.gflops : null,
+    });
+    ctx.log(
+      `train ${shape.batch}x${shape.seqLen}: ${rates.examplesPerSecond.toFixed(2)} ` +
+        `examples/s, ${rates.gflops.toFixed(1)} GFLOP/s`,
+    );
+  }
+  return train;
+}
+
+/** Evaluation passes at the eval shape. */
+async function evalPart(ctx: PartContext, model: DistilBertClassifier): Promise<EvalFigures> {
+  const { batch: b, seqLen: s } = ctx.config.evalShape;
+  const rows = Math.min(b, ctx.passes.evalRows(s));
+  const times = await evalSeconds(model, fullBatch(b, s, ctx.data), { ...ctx.timing, rows });
+  const med = median(times);
+  ctx.log(`eval ${b}x${s}: ${(b / med).toFixed(2)} examples/s`);
+  return {
+    ...ctx.config.evalShape,
+    microBatchRows: rows,
+    medianSeconds: med,
+    examplesPerSecond: b / med,
+    gflops: (2 * encoderMatmulParams(ctx.config.model) * b * s) / med / 1e9,
+  };
 }
 
 function epochPlan(config: BenchConfig, padding: Padding) {

@@ -4,4 +4,18 @@
  *
  * @module
  */
-export * from "./bench.ts";
+export {
+  BENCH_PARTS,
+  type BenchConfig,
+  type BenchPart,
+  type BenchReport,
+  type BenchShape,
+  DEFAULT_BENCH_PARTS,
+  type EpochFigures,
+  type EvalFigures,
+  runBench,
+  type TokenFigures,
+  type TrainFigures,
+} from "./bench.ts";
+export { PADDINGS } from "./_epoch.ts";
+export { encoderMatmulParams, trainFlops } from "./_parts.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SIGNAL_EXIT_CODES, type StopSignalName } from "../data/mod.ts";
+import { SIGNAL_EXIT_CODES, type StopSignalName } from "../core/mod.ts";
 import type { StopRequest } from "../train/mod.ts";
 
 const SIGNALS: readonly StopSignalName[] = ["SIGINT", "SIGTERM"];

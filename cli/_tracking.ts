@@ -12,6 +12,7 @@ import { tf } from "../backend/mod.ts";
 import {
   newRunId,
   resolveWandbSettings,
+  type RunMeta,
   RunTracker,
   type WandbFlags,
   type WandbSettings,
@@ -49,6 +50,27 @@ export function syncCommand(recordDir: string): string {
   return `\`deno task sync ${recordDir}\` (or \`mrpc-tune sync ${recordDir}\`)`;
 }
 
+/** A run record's `meta.json` as a run starts: the program, its build, the machine, the command. */
+export async function runMeta(
+  env: Env,
+  run: { backend: string; gpu: boolean; command: string },
+): Promise<RunMeta> {
+  return {
+    program: PROGRAM,
+    version: VERSION,
+    commit: await programCommit(env),
+    deno: Deno.version.deno,
+    tfjs: tf.version.tfjs,
+    backend: run.backend,
+    gpu: run.gpu,
+    host: os.hostname(),
+    command: run.command,
+    started: new Date().toISOString(),
+    ended: null,
+    exit_code: null,
+  };
+}
+
 /** Starts the tracking of the run `setup` prepares, on `backend`. */
 export async function startTracking(
   setup: TrainSetup,
@@ -71,20 +93,11 @@ export async function startTracking(
         ? { trial_number: Number(options.env.MRPC_TUNE_TRIAL_NUMBER) }
         : {}),
     },
-    meta: {
-      program: PROGRAM,
-      version: VERSION,
-      commit: await programCommit(options.env),
-      deno: Deno.version.deno,
-      tfjs: tf.version.tfjs,
+    meta: await runMeta(options.env, {
       backend: options.backend.name,
       gpu: options.backend.gpu,
-      host: os.hostname(),
       command: options.command,
-      started: new Date().toISOString(),
-      ended: null,
-      exit_code: null,
-    },
+    }),
     settings: options.settings,
     resumeStep: setup.resume?.state.global_step,
     syncCommand,

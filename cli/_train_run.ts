@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { hubOptionsFromEnv, InputError, Interrupted } from "../data/mod.ts";
+import { hubOptionsFromEnv } from "../hub/mod.ts";
+import { exitCodeOf } from "../core/mod.ts";
 import { initBackend } from "../backend/mod.ts";
 import {
   formatNumber,
@@ -16,18 +17,11 @@ import {
   type TrainResult,
 } from "../train/mod.ts";
 import type { Env } from "./command.ts";
-import { UsageError } from "./options.ts";
 import { writeRunReport } from "../reports/mod.ts";
 import { blasChoice } from "./common_options.ts";
 import { GracefulStop } from "./_signals.ts";
 import { startTracking, wandbSettings } from "./_tracking.ts";
 import { inTrialMode, TrialChannel } from "./_trial_channel.ts";
-
-/** The exit code an error ends a command with (main.ts prints it). */
-function exitCodeOf(err: unknown): number {
-  if (err instanceof Interrupted) return err.exitCode;
-  return err instanceof InputError || err instanceof UsageError ? 2 : 1;
-}
 
 /** Progress and notes go to stderr; results to stdout. */
 export function log(line: string): void {

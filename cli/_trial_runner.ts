@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { StopSignalName } from "../data/mod.ts";
+import type { StopSignalName } from "../core/mod.ts";
 import type { TrialMetrics, TrialOutcome, TrialRunner, TrialSpec } from "../tune/mod.ts";
 import { CHANNEL_ENV, CHANNEL_MARK, splitLines, type TrialMessage } from "./_trial_channel.ts";
 import { selfCommand } from "./_self.ts";

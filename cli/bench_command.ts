@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 import {
   BENCH_PARTS,
   type BenchConfig,

@@ -58,18 +58,3 @@ export function defineCommand<const T extends readonly OptionSpec[]>(
     },
   };
 }
-
-/**
- * A command whose issue has not landed yet: it says so in one line and exits 2 — no fake output.
- */
-export function notBuiltYet(name: string, summary: string): Command {
-  return {
-    name,
-    summary,
-    options: [],
-    execute() {
-      console.error(`error: "${name}" is not built yet`);
-      return Promise.resolve(2);
-    },
-  };
-}

@@ -13,8 +13,8 @@
 import { FORCE_DOWNLOAD_OPTION, MAX_SEQ_LENGTH_OPTION, MODEL_OPTION } from "./common_options.ts";
 import { type CommandContext, defineCommand } from "./command.ts";
 import type { OptionSpec, OptionValuesOf } from "./options.ts";
+import { hubOptionsFromEnv, withCacheHint } from "../hub/mod.ts";
 import {
-  hubOptionsFromEnv,
   loadMrpcSplit,
   loadTokenizer,
   MRPC_HUB_FILES,
@@ -23,7 +23,6 @@ import {
   type SplitName,
   type TokenStats,
   tokenStats,
-  withCacheHint,
 } from "../data/mod.ts";
 
 /** The `data` command's option table (parsing and `--help`). */

@@ -1,6 +1,8 @@
 /**
  * The cli folder's public face: the command registry, the option-table machinery (parsing,
- * `--help`, the README's flag tables) and `UsageError`. Only `main.ts` and `scripts/` use it.
+ * `--help`, the README's flag tables), `UsageError`, and the train option table with its
+ * resolution into a `TrainConfig` (the one definition of `train`'s flags, which tests use to build
+ * a config exactly as the command line would). Only `main.ts`, `scripts/` and tests use it.
  *
  * @module
  */
@@ -15,4 +17,11 @@ export {
   UsageError,
 } from "./options.ts";
 export { COMMANDS } from "./registry.ts";
+export {
+  resolveTrainConfig,
+  resolveTrainRun,
+  TRAIN_OPTIONS,
+  type TrainConfigOf,
+  type TrainOptionValues,
+} from "./train_options.ts";
 export { BUILD_INFO, gitCommit, PROGRAM, VERSION, versionLine } from "./version.ts";

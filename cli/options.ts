@@ -9,7 +9,10 @@
  *   description: "Peak learning rate" }] as const;
  * const opts = parseOptions(table, ["--lr", "1e-4"]); // { lr: 1e-4 }
  * ```
+ *
+ * @module
  */
+import { InputError } from "../core/mod.ts";
 
 /** The kind of value a flag takes. */
 export type OptionType = "string" | "int" | "float" | "boolean" | "choice";
@@ -64,7 +67,7 @@ export type OptionValuesOf<T extends readonly OptionSpec[]> = Flatten<
 >;
 
 /** Bad command-line input: main.ts prints the message on one line and exits with code 2. */
-export class UsageError extends Error {
+export class UsageError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = "UsageError";

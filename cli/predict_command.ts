@@ -21,14 +21,9 @@ import {
   MAX_SEQ_LENGTH_OPTION,
 } from "./common_options.ts";
 import { type OptionSpec, type OptionValuesOf, UsageError } from "./options.ts";
-import {
-  encodeExamples,
-  hubOptionsFromEnv,
-  InputError,
-  loadTokenizer,
-  readMrpcTsv,
-  withCacheHint,
-} from "../data/mod.ts";
+import { encodeExamples, loadTokenizer, readMrpcTsv } from "../data/mod.ts";
+import { hubOptionsFromEnv, withCacheHint } from "../hub/mod.ts";
+import { InputError } from "../core/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import { initBackend } from "../backend/mod.ts";
 import { DistilBertClassifier, loadFineTuned, predict, type Prediction } from "../model/mod.ts";

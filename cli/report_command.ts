@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 import { writeRunReport, writeStudyReport } from "../reports/mod.ts";
 import { findRecords, readRecordJson, RECORD_FILES, type RunMeta } from "../tracking/mod.ts";
 import { checkStorageSpec } from "../tune/mod.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { InputError, RunError } from "../data/mod.ts";
+import { InputError, RunError } from "../core/mod.ts";
 import {
   findRecords,
   recordStatus,

@@ -9,7 +9,7 @@
  * @module
  */
 import { join } from "node:path";
-import { InputError, Interrupted, RunError } from "../data/mod.ts";
+import { exitCodeOf, InputError, Interrupted, RunError } from "../core/mod.ts";
 import { readJsonFile } from "../io/mod.ts";
 import { writeStudyReport } from "../reports/mod.ts";
 import { resolveWandbSettings } from "../tracking/mod.ts";
@@ -17,11 +17,13 @@ import {
   checkStorageSpec,
   formatParams,
   IMPORTANCE_METHOD,
+  type Objective,
   parseLrGrid,
   parseSearchSpace,
   runTuning,
   studySpace,
   type StudySummary,
+  type Trial,
   type TuneSettings,
 } from "../tune/mod.ts";
 import { type CommandContext, defineCommand, type Env } from "./command.ts";
@@ -35,12 +37,9 @@ import {
   type TuneValues,
 } from "./tune_options.ts";
 import { GracefulStop } from "./_signals.ts";
-import { readNetrc } from "./_tracking.ts";
+import { readNetrc, runMeta } from "./_tracking.ts";
 import { ProcessTrialRunner } from "./_trial_runner.ts";
 import { RunTracker } from "../tracking/mod.ts";
-import { PROGRAM, programCommit, VERSION } from "./version.ts";
-import os from "node:os";
-import { tf } from "../backend/mod.ts";
 
 function parseFixed(text: string | undefined): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
@@ -85,7 +84,14 @@ function printSummary(s: StudySummary): void {
   }
 }
 
-async function tune(values: TuneValues, { given, env }: CommandContext): Promise<number> {
+/**
+ * The worker's settings and the train flags fixed for every trial, from tune's flags: every
+ * input is checked here, before the study is opened or any trial starts.
+ */
+async function resolveTune(
+  values: TuneValues,
+  given: ReadonlySet<string>,
+): Promise<{ settings: TuneSettings; fixed: Record<string, string | number | boolean> }> {
   const trainFlags = new Set<string>(TRAIN_OPTIONS.map((o) => o.name));
   const checkpointDir = String(values.checkpoint_dir);
   const studyName = String(values.study_name);
@@ -145,15 +151,19 @@ async function tune(values: TuneValues, { given, env }: CommandContext): Promise
     heartbeatIntervalSeconds: values.heartbeat_interval,
     gracePeriodSeconds: values.grace_period,
   };
-  const log = (line: string) => console.error(line);
+  return { settings, fixed };
+}
 
+async function tune(values: TuneValues, { given, env }: CommandContext): Promise<number> {
+  const { settings, fixed } = await resolveTune(values, given);
+  const { studyName, studyDir, storage } = settings;
+  const log = (line: string) => console.error(line);
   const runner = new ProcessTrialRunner(fixed, {});
   const stop = new GracefulStop({
     log,
     saving: "the running trial saves a checkpoint and no new trial starts",
   });
   stop.trainingStarted(); // a signal stops the study after the running trial saved and ended
-  const signalled = () => stop.signal;
   const forward = setInterval(() => {
     if (stop.signal) runner.signal(stop.signal);
   }, 200);
@@ -164,33 +174,11 @@ async function tune(values: TuneValues, { given, env }: CommandContext): Promise
     summary = await runTuning(settings, {
       runner,
       log,
-      stopRequested: () => signalled() !== null,
-      onTrial: async (trial, s) => {
-        if (!tracker) return;
-        await tracker.log(trial.number + 1, {
-          "trial/number": trial.number,
-          "trial/state": trial.state,
-          ...(trial.values ? { [`trial/${objective}`]: trial.values[0] } : {}),
-          ...Object.fromEntries(
-            Object.entries(trial.params).filter(([, v]) => typeof v === "number").map((
-              [k, v],
-            ) => [`trial/${k}`, v as number]),
-          ),
-        });
-        await tracker.summary({
-          [`best/${objective}`]: s.best_trial?.value ?? null,
-          "best/trial": s.best_trial?.number ?? null,
-          ...Object.fromEntries(
-            Object.entries(s.best_params ?? {}).map(([k, v]) => [`best/${k}`, v]),
-          ),
-          ...Object.fromEntries(
-            Object.entries(s.states).map(([k, n]) => [`trials/${k.toLowerCase()}`, n]),
-          ),
-        });
-      },
+      stopRequested: () => stop.signal !== null,
+      onTrial: tracker ? (trial, s) => logTrial(tracker, settings.objective, trial, s) : undefined,
     });
   } catch (err) {
-    exitCode = err instanceof InputError ? 2 : 1;
+    exitCode = exitCodeOf(err);
     throw err;
   } finally {
     clearInterval(forward);
@@ -224,6 +212,32 @@ async function tune(values: TuneValues, { given, env }: CommandContext): Promise
     );
   }
   return 0;
+}
+
+/** One history row of the study's W&B run per ended trial, and the study's best in its summary. */
+async function logTrial(
+  tracker: RunTracker,
+  objective: Objective,
+  trial: Trial,
+  s: StudySummary,
+): Promise<void> {
+  await tracker.log(trial.number + 1, {
+    "trial/number": trial.number,
+    "trial/state": trial.state,
+    ...(trial.values ? { [`trial/${objective}`]: trial.values[0] } : {}),
+    ...Object.fromEntries(
+      Object.entries(trial.params).filter(([, v]) => typeof v === "number")
+        .map(([k, v]) => [`trial/${k}`, v as number]),
+    ),
+  });
+  await tracker.summary({
+    [`best/${objective}`]: s.best_trial?.value ?? null,
+    "best/trial": s.best_trial?.number ?? null,
+    ...Object.fromEntries(Object.entries(s.best_params ?? {}).map(([k, v]) => [`best/${k}`, v])),
+    ...Object.fromEntries(
+      Object.entries(s.states).map(([k, n]) => [`trials/${k.toLowerCase()}`, n]),
+    ),
+  });
 }
 
 /** The study's own W&B run (job type "study", grouped with its trials); null when disabled. */
@@ -262,20 +276,7 @@ async function startStudyRun(
       search_space: Object.fromEntries([...s.space].map(([k, d]) => [k, d])),
       fixed,
     },
-    meta: {
-      program: PROGRAM,
-      version: VERSION,
-      commit: await programCommit(env),
-      deno: Deno.version.deno,
-      tfjs: tf.version.tfjs,
-      backend: "",
-      gpu: false,
-      host: os.hostname(),
-      command: "tune",
-      started: new Date().toISOString(),
-      ended: null,
-      exit_code: null,
-    },
+    meta: await runMeta(env, { backend: "", gpu: false, command: "tune" }),
     settings,
     log,
   });

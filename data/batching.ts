@@ -19,7 +19,7 @@
  * @module
  */
 import type { PairExample } from "./example.ts";
-import { createRng, deriveSeed, shuffleInPlace } from "./rng.ts";
+import { createRng, deriveSeed, shuffleInPlace } from "../core/mod.ts";
 import type { PairTokenizer } from "./tokenizer.ts";
 
 /** One tokenized example, ready for batching. */

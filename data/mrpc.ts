@@ -13,7 +13,7 @@
  * @module
  */
 import type { PairExample, SplitName } from "./example.ts";
-import { downloadFile, type HubOptions } from "./hub.ts";
+import { downloadFile, type HubOptions } from "../hub/mod.ts";
 import { MRPC_HUB_FILES, MRPC_HUB_REPO, readMrpcParquet } from "./mrpc_parquet.ts";
 import { readMrpcTsv } from "./tsv.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
-import { InputError } from "./errors.ts";
+import { InputError } from "../core/mod.ts";
 import type { PairExample, SplitName } from "./example.ts";
 
 /** The Hub dataset that holds MRPC. */
@@ -20,7 +20,7 @@ export const MRPC_HUB_FILES: Readonly<Record<SplitName, string>> = Object.freeze
 });
 
 /** The columns a MRPC parquet file must have. */
-export const MRPC_COLUMNS: readonly string[] = Object.freeze([
+const MRPC_COLUMNS: readonly string[] = Object.freeze([
   "sentence1",
   "sentence2",
   "label",

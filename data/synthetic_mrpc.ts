@@ -10,7 +10,7 @@
  * @module
  */
 import type { PairExample } from "./example.ts";
-import { createRng } from "./rng.ts";
+import { createRng } from "../core/mod.ts";
 
 interface Topic {
   readonly subjects: readonly string[];

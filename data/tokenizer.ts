@@ -21,8 +21,8 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { join } from "node:path";
-import { InputError } from "./errors.ts";
-import { downloadFile, type HubOptions } from "./hub.ts";
+import { InputError } from "../core/mod.ts";
+import { downloadFile, type HubOptions } from "../hub/mod.ts";
 
 /** One encoded sentence pair: `[CLS] a [SEP] b [SEP]`, unpadded. */
 export interface PairEncoding {

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { InputError } from "./errors.ts";
+import { InputError } from "../core/mod.ts";
 import type { PairExample } from "./example.ts";
 
 const LABELLED_HEADER = ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"];

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 
 /** Largest header accepted, checked before anything is allocated (the Rust library's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;

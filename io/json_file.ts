@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 
 /** Options of {@linkcode readJsonFile}. */
 export interface ReadJsonOptions {

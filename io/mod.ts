@@ -9,6 +9,19 @@
  *
  * @module
  */
-export * from "./atomic_fs.ts";
-export * from "./json_file.ts";
-export * from "./safetensors.ts";
+export { exists, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "./atomic_fs.ts";
+export { readJsonFile, type ReadJsonOptions } from "./json_file.ts";
+export { MAX_HEADER_BYTES } from "./_safetensors_header.ts";
+export {
+  parseSafetensors,
+  type ParseSafetensorsOptions,
+  readSafetensorsFile,
+  refusePickle,
+  type SafeDtype,
+  type SafeTensor,
+  type SafetensorsFile,
+  serializeSafetensors,
+  type TensorsToWrite,
+  type TensorToWrite,
+  writeSafetensorsFile,
+} from "./safetensors.ts";

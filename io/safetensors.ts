@@ -15,7 +15,7 @@
  * ```
  */
 import { dirname } from "node:path";
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 import {
   bad,
   checkLayout,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 
 /** A validated DistilBERT config (HF field names; labels in `id2label` order). */
 export interface DistilBertConfig {

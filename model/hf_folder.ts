@@ -6,7 +6,8 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { downloadFile, type HubOptions, InputError, isRepoId } from "../data/mod.ts";
+import { downloadFile, type HubOptions, isRepoId } from "../hub/mod.ts";
+import { InputError } from "../core/mod.ts";
 import {
   readJsonFile,
   readSafetensorsFile,

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { createRng, deriveSeed, type Rng } from "../data/mod.ts";
+import { createRng, deriveSeed, type Rng } from "../core/mod.ts";
 import type { DistilBertConfig } from "./config.ts";
 import { distilBertParamShapes, HEAD_PARAM_NAMES, type WeightData } from "./weight_layout.ts";
 

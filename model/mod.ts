@@ -11,9 +11,38 @@
  *
  * @module
  */
-export * from "./config.ts";
-export * from "./distilbert.ts";
-export * from "./hf_folder.ts";
-export * from "./init.ts";
-export * from "./predict.ts";
-export * from "./weight_layout.ts";
+export { type DistilBertConfig, distilBertConfigJson, parseDistilBertConfig } from "./config.ts";
+export {
+  DistilBertClassifier,
+  type FromWeightsOptions,
+  type LossAndGrads,
+  type LossAndGradsOptions,
+  WORD_EMBEDDINGS,
+} from "./distilbert.ts";
+export {
+  loadPretrained,
+  type PretrainedModel,
+  readModelConfig,
+  resolveModelDir,
+  savePretrained,
+} from "./hf_folder.ts";
+export { initHeadWeights, initWeights } from "./init.ts";
+export {
+  argmax,
+  loadFineTuned,
+  type LoadFineTunedOptions,
+  type LogitsModel,
+  predict,
+  type Prediction,
+  type PredictOptions,
+  softmax,
+} from "./predict.ts";
+export {
+  distilBertParamShapes,
+  HEAD_PARAM_NAMES,
+  isLinearWeight,
+  memoryShape,
+  toDiskLayout,
+  toMemoryLayout,
+  type WeightData,
+} from "./weight_layout.ts";

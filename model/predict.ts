@@ -19,7 +19,9 @@
  *
  * @module
  */
-import { type EncodedExample, evalBatches, type HubOptions, InputError } from "../data/mod.ts";
+import { type EncodedExample, evalBatches } from "../data/mod.ts";
+import { type HubOptions } from "../hub/mod.ts";
+import { InputError } from "../core/mod.ts";
 import type { DistilBertClassifier } from "./distilbert.ts";
 import { loadPretrained, type PretrainedModel, resolveModelDir } from "./hf_folder.ts";
 

@@ -5,7 +5,16 @@
  *
  * @module
  */
-export * from "./charts.ts";
-export * from "./html.ts";
-export * from "./run_report.ts";
-export * from "./study_report.ts";
+export { takeChartWarnings } from "./charts.ts";
+export {
+  loadRunReport,
+  renderRunReport,
+  type RunReportData,
+  writeRunReport,
+} from "./run_report.ts";
+export {
+  loadStudyReport,
+  renderStudyReport,
+  type StudyReportData,
+  writeStudyReport,
+} from "./study_report.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 import { join } from "node:path";
 import { exists, writeFileAtomic } from "../io/mod.ts";
 import {

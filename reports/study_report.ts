@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import { findRecords, readHistory } from "../tracking/mod.ts";
 import {
@@ -19,10 +19,10 @@ import {
   OBJECTIVE_ATTR,
   openStorage,
   paramImportances,
-  parsePyDate,
   RESUME_DIR_ATTR,
   STATE_NAMES,
   type Trial,
+  trialDuration,
   TrialState,
 } from "../tune/mod.ts";
 import { type ChartSpec, formatFor, linesSpec, renderSvg, stateChannels } from "./charts.ts";
@@ -124,11 +124,6 @@ function shownValue(t: Trial): number | null {
 
 function fmt(v: number, format: "lr" | "metric" = "metric"): string {
   return format === "lr" ? v.toExponential(2) : v.toFixed(4);
-}
-
-function seconds(t: Trial): number | null {
-  if (!t.datetimeStart || !t.datetimeComplete) return null;
-  return (parsePyDate(t.datetimeComplete) - parsePyDate(t.datetimeStart)) / 1000;
 }
 
 /** The y axis of the objective's values. */
@@ -327,15 +322,10 @@ export async function renderStudyReport(
   const maximize = d.direction === "maximize";
   const complete = trials.filter((t) => t.state === TrialState.COMPLETE && t.values)
     .sort((a, b) => maximize ? b.values![0] - a.values![0] : a.values![0] - b.values![0]);
-  const counts = Object.values(STATE_NAMES).map((name) =>
-    [name, trials.filter((t) => STATE_NAMES[t.state] === name).length] as const
-  );
   const importances = paramImportances(trials, { seed: options.seed ?? 42 });
   const chart = async (spec: ChartSpec | null, none: string) =>
     spec ? figure(await renderSvg(spec)) : empty(none);
   const plotted = paramToPlot(trials);
-  const durations = trials.map(seconds).filter((s): s is number => s !== null);
-  const paramNames = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
   const sections: Section[] = [
     {
       id: "history",
@@ -364,49 +354,11 @@ export async function renderStudyReport(
           : empty("Importances need at least two COMPLETE trials.")) +
         `\n<p class="meta">${IMPORTANCE_METHOD}.</p>`,
     },
-    {
-      id: "top",
-      heading: "Top trials",
-      html: complete.length === 0 ? empty("No COMPLETE trial yet.") : table(
-        ["rank", "trial", d.objective, ...paramNames, "duration"],
-        complete.slice(0, 10).map((t, i) => [
-          String(i + 1),
-          String(t.number),
-          fmt(t.values![0]),
-          ...paramNames.map((p) =>
-            p in t.params ? formatParams({ [p]: t.params[p] }).slice(p.length + 1) : ""
-          ),
-          seconds(t) === null ? "" : `${seconds(t)!.toFixed(1)} s`,
-        ]),
-      ),
-    },
-    {
-      id: "states",
-      heading: "Trials by state",
-      html: table(["state", "trials"], counts.map(([name, n]) => [name, String(n)])) +
-        (durations.length === 0 ? "" : table(["durations", "seconds"], [
-          ["total", durations.reduce((a, b) => a + b, 0).toFixed(1)],
-          ["mean", (durations.reduce((a, b) => a + b, 0) / durations.length).toFixed(1)],
-          ["shortest", Math.min(...durations).toFixed(1)],
-          ["longest", Math.max(...durations).toFixed(1)],
-        ])),
-    },
+    topTrialsSection(d, complete),
+    statesSection(trials),
   ];
-  const failed = trials.filter((t) => t.state === TrialState.FAIL);
-  if (failed.length > 0) {
-    sections.push({
-      id: "failures",
-      heading: "Failed trials",
-      html: table(
-        ["trial", "parameters", "reason"],
-        failed.map((t) => [
-          String(t.number),
-          formatParams(t.params),
-          String(t.systemAttrs.fail_reason ?? "no reason recorded"),
-        ]),
-      ),
-    });
-  }
+  const failures = failuresSection(trials);
+  if (failures) sections.push(failures);
   const best = complete[0];
   return page({
     title: `Study ${d.studyName}`,
@@ -421,6 +373,64 @@ export async function renderStudyReport(
     ],
     sections,
   });
+}
+
+/** The ten best COMPLETE trials (`complete` is sorted best first) with their parameters. */
+function topTrialsSection(d: StudyReportData, complete: readonly Trial[]): Section {
+  const paramNames = [...new Set(d.trials.flatMap((t) => Object.keys(t.params)))];
+  return {
+    id: "top",
+    heading: "Top trials",
+    html: complete.length === 0 ? empty("No COMPLETE trial yet.") : table(
+      ["rank", "trial", d.objective, ...paramNames, "duration"],
+      complete.slice(0, 10).map((t, i) => [
+        String(i + 1),
+        String(t.number),
+        fmt(t.values![0]),
+        ...paramNames.map((p) =>
+          p in t.params ? formatParams({ [p]: t.params[p] }).slice(p.length + 1) : ""
+        ),
+        trialDuration(t) === null ? "" : `${trialDuration(t)!.toFixed(1)} s`,
+      ]),
+    ),
+  };
+}
+
+/** Counts by state, and the trials' durations. */
+function statesSection(trials: readonly Trial[]): Section {
+  const counts = Object.values(STATE_NAMES).map((name) =>
+    [name, trials.filter((t) => STATE_NAMES[t.state] === name).length] as const
+  );
+  const durations = trials.map(trialDuration).filter((s): s is number => s !== null);
+  return {
+    id: "states",
+    heading: "Trials by state",
+    html: table(["state", "trials"], counts.map(([name, n]) => [name, String(n)])) +
+      (durations.length === 0 ? "" : table(["durations", "seconds"], [
+        ["total", durations.reduce((a, b) => a + b, 0).toFixed(1)],
+        ["mean", (durations.reduce((a, b) => a + b, 0) / durations.length).toFixed(1)],
+        ["shortest", Math.min(...durations).toFixed(1)],
+        ["longest", Math.max(...durations).toFixed(1)],
+      ])),
+  };
+}
+
+/** The FAIL trials with their reasons, or null when none failed. */
+function failuresSection(trials: readonly Trial[]): Section | null {
+  const failed = trials.filter((t) => t.state === TrialState.FAIL);
+  if (failed.length === 0) return null;
+  return {
+    id: "failures",
+    heading: "Failed trials",
+    html: table(
+      ["trial", "parameters", "reason"],
+      failed.map((t) => [
+        String(t.number),
+        formatParams(t.params),
+        String(t.systemAttrs.fail_reason ?? "no reason recorded"),
+      ]),
+    ),
+  };
 }
 
 /** Reads the study and writes its report to `output` (atomically); returns the path. */

@@ -162,6 +162,25 @@ export function assertUsageError(
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 }
 
+/**
+ * Waits until `condition` holds, checking every `everyMs`. The bound (60 s by default) only
+ * catches a hang: a test never depends on how fast the machine is, so it waits for the event
+ * itself rather than for a time. Throws naming `what` when the bound passes.
+ */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  options: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<void> {
+  const deadline = performance.now() + (options.timeoutMs ?? 60_000);
+  while (!(await condition())) {
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out waiting for ${what} (${(options.timeoutMs ?? 60_000) / 1000} s)`);
+    }
+    await new Promise((r) => setTimeout(r, options.everyMs ?? 20));
+  }
+}
+
 /** Debian's Python, which has python3-torch / python3-optuna / python3-redis when installed. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";
 

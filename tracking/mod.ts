@@ -6,10 +6,33 @@
  *
  * @module
  */
-export * from "./run_record.ts";
-export * from "./sweep_params.ts";
-export * from "./sync.ts";
-export * from "./tracker.ts";
-export * from "./upload_session.ts";
-export * from "./wandb_api.ts";
-export * from "./wandb_settings.ts";
+export {
+  type HistoryRow,
+  readHistory,
+  readRecordJson,
+  RECORD_FILES,
+  type RunMeta,
+  RunRecord,
+} from "./run_record.ts";
+export { parseSweepParams, readSweepParams, type SweepValue } from "./sweep_params.ts";
+export {
+  findRecords,
+  type RecordStatus,
+  recordStatus,
+  syncRecord,
+  type SyncResult,
+} from "./sync.ts";
+export { RunTracker, type TrackerOptions } from "./tracker.ts";
+export { WandbError, wrapConfig } from "./wandb_api.ts";
+export {
+  appUrl,
+  DEFAULT_WANDB_PROJECT,
+  netrcPassword,
+  newRunId,
+  resolveWandbSettings,
+  runUrl,
+  WANDB_MODES,
+  type WandbFlags,
+  type WandbMode,
+  type WandbSettings,
+} from "./wandb_settings.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 
 /** A sweep parameter's value. */
 export type SweepValue = string | number | boolean | null;

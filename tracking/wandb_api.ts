@@ -23,7 +23,7 @@ import {
   RetryableError,
   type RetryPolicy,
   withRetries,
-} from "../data/mod.ts";
+} from "../core/mod.ts";
 
 /** The W&B server refused or could not be reached; `message` is the reason. */
 export class WandbError extends Error {

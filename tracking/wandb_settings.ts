@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 
 /** `--wandb_mode`. */
 export type WandbMode = "online" | "offline" | "disabled";

@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { InputError } from "../data/mod.ts";
+import { basename, join } from "node:path";
+import { InputError } from "../core/mod.ts";
 import {
-  exists,
   readJsonFile,
   readSafetensorsFile,
   writeDirAtomic,
@@ -24,6 +23,14 @@ import {
   type WeightData,
 } from "../model/mod.ts";
 import type { AdamWState } from "./adamw.ts";
+import {
+  checkpointName,
+  checkpointStep,
+  COMPLETE_MARKER,
+  isCompleteCheckpoint,
+  OPTIMIZER_FILE,
+  TRAINER_STATE_FILE,
+} from "./checkpoint_layout.ts";
 
 /** One entry of the log history (HF Trainer style, with W&B metric keys). */
 export type LogEntry = Record<string, number>;
@@ -126,7 +133,7 @@ export function validateTrainerState(json: unknown, path: string): TrainerState 
     "best_model_checkpoint",
     s.best_model_checkpoint === null ||
       (typeof s.best_model_checkpoint === "string" &&
-        /(^|[\\/])checkpoint-\d+[\\/]?$/.test(s.best_model_checkpoint)),
+        checkpointStep(basename(s.best_model_checkpoint)) !== null),
     'null or a "checkpoint-<step>" folder',
   );
   const history = s.log_history;
@@ -154,18 +161,6 @@ export function validateTrainerState(json: unknown, path: string): TrainerState 
   return json as unknown as TrainerState;
 }
 
-/** File names inside a checkpoint folder. */
-export const TRAINER_STATE_FILE = "trainer_state.json";
-export const OPTIMIZER_FILE = "optimizer.safetensors";
-export const EVAL_RESULTS_FILE = "eval_results.json";
-/** Written last into every checkpoint folder: a folder without it is never used. */
-export const COMPLETE_MARKER = "checkpoint_complete.json";
-
-/** True when `dir` is a complete checkpoint folder (it holds {@linkcode COMPLETE_MARKER}). */
-export function isCompleteCheckpoint(dir: string): Promise<boolean> {
-  return exists(join(dir, COMPLETE_MARKER));
-}
-
 /** Writes `checkpoint-<step>` under `checkpointDir` atomically; returns its path. */
 export async function saveCheckpoint(
   checkpointDir: string,
@@ -181,7 +176,7 @@ export async function saveCheckpoint(
     extraJson?: Record<string, unknown>;
   },
 ): Promise<string> {
-  const path = join(checkpointDir, `checkpoint-${contents.state.global_step}`);
+  const path = join(checkpointDir, checkpointName(contents.state.global_step));
   const disk = (source: ReadonlyMap<string, Float32Array>) => {
     const out = new Map<string, WeightData>();
     for (const [name, data] of source) {

@@ -1,45 +1,17 @@
 /**
- * Finding and rotating `checkpoint-<step>/` folders under a run's checkpoint directory. Only
- * folders holding the completion marker count; half-written temporaries are cleaned up.
+ * Rotating `checkpoint-<step>/` folders under a run's checkpoint directory (`--save_total_limit`),
+ * and cleaning up the temporaries a killed writer left. The names are checkpoint_layout.ts's.
  *
  * @module
  */
 import { join } from "node:path";
-import { exists } from "../io/mod.ts";
-import { isCompleteCheckpoint } from "./checkpoint.ts";
-
-/** A complete checkpoint folder. */
-export interface CheckpointRef {
-  readonly step: number;
-  readonly path: string;
-}
-
-const CHECKPOINT_RE = /^checkpoint-(\d+)$/;
-
-/** Complete `checkpoint-<step>` folders of `dir`, oldest step first. */
-export async function listCheckpoints(dir: string): Promise<CheckpointRef[]> {
-  if (!(await exists(dir))) return [];
-  const found: CheckpointRef[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const m = CHECKPOINT_RE.exec(entry.name);
-    if (!entry.isDirectory || !m) continue;
-    const path = join(dir, entry.name);
-    if (await isCompleteCheckpoint(path)) found.push({ step: Number(m[1]), path });
-  }
-  return found.sort((a, b) => a.step - b.step);
-}
-
-/** The newest complete checkpoint of `dir`, or null. */
-export async function latestCheckpoint(dir: string): Promise<CheckpointRef | null> {
-  const all = await listCheckpoints(dir);
-  return all.length ? all[all.length - 1] : null;
-}
+import { listCheckpoints, temporaryWriter } from "./checkpoint_layout.ts";
 
 /**
  * Deletes old checkpoints so that at most `keep` newest remain, never deleting `bestPath`
  * (kept in addition, as the HF Trainer does). `keep` ≤ 0 keeps everything. Also removes
- * temporaries left by a killed writer (`.checkpoint-*.tmp-*`, `.checkpoint-*.old-*`, `*.tmp-*` files) whose
- * process is not this one. Returns the deleted paths.
+ * temporaries left by a killed writer (`.checkpoint-*.tmp-*`, `.checkpoint-*.old-*`, `*.tmp-*`
+ * files) whose process is not this one. Returns the deleted paths.
  */
 export async function rotateCheckpoints(
   dir: string,
@@ -47,9 +19,8 @@ export async function rotateCheckpoints(
 ): Promise<string[]> {
   const deleted: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
-    const stale = /^\.checkpoint-\d+\.(tmp|old)-\d+$/.test(entry.name) ||
-      (entry.isFile && /\.tmp-\d+$/.test(entry.name)); // a file copy killed mid-write
-    if (stale && !entry.name.endsWith(`-${Deno.pid}`)) {
+    const writer = temporaryWriter(entry.name, entry.isFile);
+    if (writer !== null && writer !== Deno.pid) {
       await Deno.remove(join(dir, entry.name), { recursive: true });
       deleted.push(join(dir, entry.name));
     }

@@ -7,16 +7,17 @@
  * @module
  */
 import { join } from "node:path";
-import { RunError } from "../data/mod.ts";
+import { RunError } from "../core/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import type { DistilBertClassifier } from "../model/mod.ts";
 import type { AdamW } from "./adamw.ts";
+import { saveCheckpoint } from "./checkpoint.ts";
 import {
+  checkpointName,
   COMPLETE_MARKER,
   EVAL_RESULTS_FILE,
   OPTIMIZER_FILE,
-  saveCheckpoint,
-} from "./checkpoint.ts";
+} from "./checkpoint_layout.ts";
 import { rotateCheckpoints } from "./checkpoint_rotation.ts";
 import { evaluate } from "./evaluate.ts";
 import type { EvalMetrics } from "./metrics.ts";
@@ -103,7 +104,7 @@ export async function evaluateAndSave(
   });
   state.recordEval(plan, metrics, {
     metric: config.metric_for_best_model,
-    checkpoint: `checkpoint-${state.step}`,
+    checkpoint: checkpointName(state.step),
   });
   await ctx.sink?.log(state.step, {
     "eval/loss": metrics.loss,
@@ -117,8 +118,7 @@ export async function evaluateAndSave(
   );
   await saveCheckpointNow(ctx, state, metrics);
   if (await ctx.onEvaluation?.(state.step, metrics)) return "pruned";
-  const patience = config.early_stopping_patience;
-  return patience > 0 && state.evalsWithoutImprovement >= patience ? "early_stopping" : null;
+  return state.earlyStopped(config.early_stopping_patience) ? "early_stopping" : null;
 }
 
 /** Copies the best checkpoint's model files into `checkpoint_dir` itself (each atomically). */

@@ -1,8 +1,8 @@
 /**
  * Where a run's metrics go besides its trainer state: the CLI hands the trainer a sink (the
  * tracking folder's run record and W&B upload); train/ needs nothing more of it than this.
- * Metric keys as STYLE.md names them: `train/loss`, `train/lr`, `train/grad_norm`, `train/epoch`,
- * `train/examples_per_second`, `eval/loss`, `eval/accuracy`, `eval/f1`.
+ * Metric keys as docs/architecture.md names them: `train/loss`, `train/lr`, `train/grad_norm`,
+ * `train/epoch`, `train/examples_per_second`, `eval/loss`, `eval/accuracy`, `eval/f1`.
  *
  * @module
  */

@@ -12,22 +12,70 @@
  *
  * @module
  */
-export * from "./adamw.ts";
-export * from "./checkpoint.ts";
-export * from "./checkpoint_rotation.ts";
-export * from "./eval_and_save.ts";
-export * from "./evaluate.ts";
-export * from "./grad_clip.ts";
-export * from "./lr_schedule.ts";
-export * from "./metrics.ts";
-export * from "./metrics_sink.ts";
-export * from "./micro_batch.ts";
-export * from "./progress.ts";
-export * from "./run_dir.ts";
-export * from "./run_plan.ts";
-export * from "./run_state.ts";
-export * from "./step_batches.ts";
-export * from "./train_config.ts";
-export * from "./train_setup.ts";
-export * from "./train_step.ts";
-export * from "./trainer.ts";
+export { AdamW, type AdamWOptions, type AdamWState, decaysWeight } from "./adamw.ts";
+export {
+  loadCheckpointState,
+  type LoadedCheckpoint,
+  saveCheckpoint,
+  type TrainerState,
+} from "./checkpoint.ts";
+export {
+  checkpointName,
+  type CheckpointRef,
+  COMPLETE_MARKER,
+  copyFinalModel,
+  EVAL_RESULTS_FILE,
+  hasFinalModel,
+  isCompleteCheckpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  MODEL_FILES,
+  OPTIMIZER_FILE,
+  removeWeights,
+  TRAINER_STATE_FILE,
+} from "./checkpoint_layout.ts";
+export { rotateCheckpoints } from "./checkpoint_rotation.ts";
+export { evaluate } from "./evaluate.ts";
+export { clipScale, globalGradNorm, gradClip } from "./grad_clip.ts";
+export {
+  lrAt,
+  lrMultiplier,
+  type LrSchedule,
+  resolveWarmupSteps,
+  SCHEDULE_KINDS,
+  type ScheduleKind,
+} from "./lr_schedule.ts";
+export { accuracyAndF1, type EvalMetrics, isImprovement } from "./metrics.ts";
+export { type MetricsSink } from "./metrics_sink.ts";
+export {
+  maxTrainRows,
+  type PassSizes,
+  passSizes,
+  splitBatch,
+  trainBytesPerExample,
+  WASM_TRAIN_BUDGET_BYTES,
+} from "./micro_batch.ts";
+export {
+  formatDuration,
+  formatNumber,
+  formatSample,
+  ProgressReporter,
+  type ProgressSample,
+} from "./progress.ts";
+export { acquireRunLock, checkWritableDir, LOCK_FILE, type RunLock } from "./run_dir.ts";
+export { type PlanInputs, planRun, type RunPlan } from "./run_plan.ts";
+export { RunState } from "./run_state.ts";
+export { FREE_KEYS, INVOCATION_KEYS, type TrainConfig, TRAJECTORY_KEYS } from "./train_config.ts";
+export {
+  type InlineData,
+  type PrepareOptions,
+  prepareTraining,
+  type TrainSetup,
+} from "./train_setup.ts";
+export { firstNonFinite, type StepResult, TrainStepper } from "./train_step.ts";
+export {
+  runTraining,
+  type RunTrainingOptions,
+  type StopRequest,
+  type TrainResult,
+} from "./trainer.ts";

@@ -6,11 +6,15 @@
  * @module
  */
 import os from "node:os";
-import process from "node:process";
 import { dirname, join, resolve } from "node:path";
-import { InputError } from "../data/mod.ts";
+import { InputError, processAlive } from "../core/mod.ts";
 import { exists } from "../io/mod.ts";
-import { listCheckpoints } from "./checkpoint_rotation.ts";
+import {
+  checkpointName,
+  hasFinalModel,
+  listCheckpoints,
+  removeModelAndCheckpoints,
+} from "./checkpoint_layout.ts";
 
 /** Name of the lock file inside the checkpoint dir. */
 export const LOCK_FILE = ".lock";
@@ -22,9 +26,6 @@ export interface LockInfo {
   /** ISO time the run started. */
   readonly started: string;
 }
-
-/** The files of a final model that `train` leaves in the checkpoint dir. */
-const FINAL_MODEL_FILES = ["config.json", "model.safetensors"];
 
 /** The folders from `dir` up that do not exist yet, deepest first. */
 async function missingFolders(dir: string): Promise<string[]> {
@@ -77,38 +78,16 @@ export async function checkWritableDir(dir: string): Promise<() => Promise<void>
 export async function earlierRun(
   dir: string,
 ): Promise<{ checkpoints: string[]; finalModel: boolean }> {
-  const checkpoints = (await listCheckpoints(dir)).map((c) => `checkpoint-${c.step}`);
-  let finalModel = true;
-  for (const f of FINAL_MODEL_FILES) finalModel &&= await exists(join(dir, f));
-  return { checkpoints, finalModel };
+  const checkpoints = (await listCheckpoints(dir)).map((c) => checkpointName(c.step));
+  return { checkpoints, finalModel: await hasFinalModel(dir) };
 }
 
 /**
  * Removes an earlier run's checkpoints and final model from `dir` (`--overwrite_output_dir`);
  * returns what was removed.
  */
-export async function clearEarlierRun(dir: string): Promise<string[]> {
-  const removed: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    const model = FINAL_MODEL_FILES.includes(e.name) ||
-      ["trainer_state.json", "eval_results.json", "tokenizer.json", "tokenizer_config.json"]
-        .includes(e.name) ||
-      e.name === "vocab.txt" || e.name === "special_tokens_map.json";
-    if (/^checkpoint-\d+$/.test(e.name) || (e.isFile && model)) {
-      await Deno.remove(join(dir, e.name), { recursive: true });
-      removed.push(e.name);
-    }
-  }
-  return removed.sort();
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === "EPERM"; // someone else's process: alive
-  }
+export function clearEarlierRun(dir: string): Promise<string[]> {
+  return removeModelAndCheckpoints(dir);
 }
 
 /** The note for a stale lock that was taken over. */
@@ -159,7 +138,7 @@ export async function acquireRunLock(dir: string, options: { now?: Date } = {}):
       holder = JSON.parse(text);
     } catch { /* a lock torn by a crash while it was written: treat as stale below */ }
     const sameHost = holder.host === mine.host;
-    if (Number.isInteger(holder.pid) && (!sameHost || alive(holder.pid!))) {
+    if (Number.isInteger(holder.pid) && (!sameHost || processAlive(holder.pid!))) {
       throw new InputError(
         `Checkpoint dir "${dir}" is in use by process ${holder.pid} on "${holder.host}" ` +
           `(started ${holder.started}): wait for it, or remove "${path}" if no run is using it`,

@@ -8,6 +8,7 @@
  */
 import { basename } from "node:path";
 import type { LogEntry, TrainerState } from "./checkpoint.ts";
+import { checkpointStep } from "./checkpoint_layout.ts";
 import { type EvalMetrics, isImprovement } from "./metrics.ts";
 import { epochAt, type RunPlan } from "./run_plan.ts";
 import type { TrainConfig } from "./train_config.ts";
@@ -82,8 +83,8 @@ export class RunState {
     s.nonfiniteSteps = prior.nonfinite_steps;
     s.consecutiveNonfinite = prior.consecutive_nonfinite;
     s.history.push(...prior.log_history);
-    const best = /^checkpoint-(\d+)$/.exec(s.bestCheckpoint ?? "");
-    s.bestEval = best ? evalFromHistory(s.history, Number(best[1]), validationCount) : null;
+    const best = checkpointStep(s.bestCheckpoint ?? "");
+    s.bestEval = best !== null ? evalFromHistory(s.history, best, validationCount) : null;
     return s;
   }
 
@@ -117,10 +118,10 @@ export class RunState {
   summary(metric: string): Record<string, number | null> {
     const best = this.bestEval;
     const last = this.lastEval;
-    const bestStep = Number(/^checkpoint-(\d+)$/.exec(this.bestCheckpoint ?? "")?.[1] ?? NaN);
+    const bestStep = checkpointStep(this.bestCheckpoint ?? "");
     return {
       [`best/${metric}`]: this.bestMetric,
-      "best/step": Number.isInteger(bestStep) ? bestStep : null,
+      "best/step": bestStep,
       ...(best
         ? {
           "best/eval_loss": best.loss,
@@ -167,6 +168,14 @@ export class RunState {
     this.bestEval = metrics;
     this.evalsWithoutImprovement = 0;
     return true;
+  }
+
+  /**
+   * Whether `--early_stopping_patience` ends the run now: `patience` evaluations in a row
+   * without a better metric (the HF `EarlyStoppingCallback`); 0 = never.
+   */
+  earlyStopped(patience: number): boolean {
+    return patience > 0 && this.evalsWithoutImprovement >= patience;
   }
 
   /** The `trainer_state.json` of a checkpoint written now. */

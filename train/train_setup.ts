@@ -11,14 +11,13 @@ import {
   type EncodedExample,
   encodeExamples,
   examplesSha256,
-  type HubOptions,
-  InputError,
   loadMrpcSplit,
   loadTokenizer,
   type PairExample,
   type PairTokenizer,
-  withCacheHint,
 } from "../data/mod.ts";
+import { type HubOptions, withCacheHint } from "../hub/mod.ts";
+import { InputError } from "../core/mod.ts";
 import { exists, readJsonFile } from "../io/mod.ts";
 import {
   loadPretrained,
@@ -27,14 +26,12 @@ import {
   resolveModelDir,
 } from "../model/mod.ts";
 import {
-  isCompleteCheckpoint,
   loadCheckpointState,
   type LoadedCheckpoint,
-  TRAINER_STATE_FILE,
   type TrainerState,
   validateTrainerState,
 } from "./checkpoint.ts";
-import { latestCheckpoint } from "./checkpoint_rotation.ts";
+import { isCompleteCheckpoint, latestCheckpoint, TRAINER_STATE_FILE } from "./checkpoint_layout.ts";
 import {
   acquireRunLock,
   checkWritableDir,

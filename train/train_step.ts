@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { type Batch, deriveSeed } from "../data/mod.ts";
+import { type Batch } from "../data/mod.ts";
+import { deriveSeed } from "../core/mod.ts";
 import type { AdamW } from "./adamw.ts";
 import type { DistilBertClassifier } from "../model/mod.ts";
 import { gradClip } from "./grad_clip.ts";

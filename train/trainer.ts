@@ -1,14 +1,14 @@
 /**
  * The training loop, top to bottom: plan the run, build the model and optimizer, then per
  * optimizer step: batch, step (forward, backward, clip, AdamW, schedule), log, evaluate,
- * checkpoint. Hugging Face Trainer semantics (see STYLE.md), atomic checkpoints, and exact
- * resume: every random choice is a pure function of the seed and the step, so a run resumed from
- * `checkpoint-N` continues bit-identically on the same backend.
+ * checkpoint. Hugging Face Trainer semantics (see docs/architecture.md), atomic checkpoints,
+ * and exact resume: every random choice is a pure function of the seed and the step, so a run
+ * resumed from `checkpoint-N` continues bit-identically on the same backend.
  *
  * @module
  */
 import { join } from "node:path";
-import { deriveSeed, InputError, Interrupted, RunError, type StopSignalName } from "../data/mod.ts";
+import { deriveSeed, InputError, Interrupted, RunError, type StopSignalName } from "../core/mod.ts";
 import { DistilBertClassifier } from "../model/mod.ts";
 import { AdamW } from "./adamw.ts";
 import {
@@ -26,6 +26,7 @@ import { StepBatches } from "./step_batches.ts";
 import type { TrainConfig } from "./train_config.ts";
 import type { TrainSetup } from "./train_setup.ts";
 import type { TrainerState } from "./checkpoint.ts";
+import { checkpointName } from "./checkpoint_layout.ts";
 import type { MetricsSink } from "./metrics_sink.ts";
 import { type StepResult, TrainStepper } from "./train_step.ts";
 
@@ -84,41 +85,9 @@ export async function runTraining(
 
 async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promise<TrainResult> {
   const { log, progress } = options;
-  const { config, pretrained, resume } = setup;
-  const plan = planRun(config, {
-    trainExamples: setup.train.length,
-    backend: options.backend,
-    model: pretrained.config,
-  });
-  if (resume) checkResumePlan(plan, resume.state, resume.path);
-  noteMicroBatches(config, plan, log);
-  const model = DistilBertClassifier.fromWeights(pretrained.config, pretrained.weights, {
-    source: pretrained.dir,
-  });
-  const optimizer = new AdamW({ weightDecay: config.weight_decay });
-  if (resume) optimizer.loadState(resume.optimizer);
-  const stepper = await TrainStepper.create(model, optimizer, {
-    maxGradNorm: config.max_grad_norm,
-    maxRows: plan.passes.trainRows,
-  });
-  const state = resume ? RunState.resume(resume.state, setup.validation.length) : RunState.fresh();
-  const batches = new StepBatches(setup.train, plan, {
-    seed: config.seed,
-    groupByLength: config.group_by_length,
-    padId: setup.tokenizer.padId,
-  });
-  const save: SaveContext = {
-    config,
-    plan,
-    setup,
-    model,
-    optimizer,
-    stepper,
-    progress,
-    sink: options.sink,
-    runId: options.runId,
-    onEvaluation: options.onEvaluation,
-  };
+  const { config } = setup;
+  const { save, state, batches } = await buildRun(setup, options);
+  const { plan, model, stepper } = save;
   const interval = new LogInterval();
   const runStart = performance.now();
   let stoppedBy: TrainResult["stoppedBy"] = null;
@@ -134,33 +103,7 @@ async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promis
       if (!result.applied) reportSkipped(state, result, progress);
       if (consecutive >= config.max_consecutive_nonfinite) throw diverged(consecutive, state);
       // Log.
-      const sample = {
-        step: state.step,
-        totalSteps: plan.totalSteps,
-        epoch: epochAt(plan, state.step),
-        loss: interval.meanLoss,
-        lr,
-        examplesPerSecond: interval.examplesPerSecond(),
-        etaSeconds: ((performance.now() - runStart) / 1000 / (state.step - state.startStep)) *
-          (plan.totalSteps - state.step),
-      };
-      progress.update(sample);
-      if (isLoggingStep(plan, state.step)) {
-        if (interval.steps > 0) {
-          const row = state.logTrain(plan, {
-            loss: interval.meanLoss,
-            lr,
-            gradNorm: interval.meanGradNorm,
-          });
-          await options.sink?.log(state.step, {
-            ...row,
-            "train/epoch": epochAt(plan, state.step),
-            "train/examples_per_second": sample.examplesPerSecond,
-          });
-        }
-        progress.interval(sample);
-        interval.reset();
-      }
+      await logStep(save, state, interval, { lr, runStart });
       // Evaluate and checkpoint.
       const ended = isEvalStep(plan, state.step) ? await evaluateAndSave(save, state) : null;
       if (ended) {
@@ -194,6 +137,88 @@ async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promis
     nonfiniteSteps: state.nonfiniteSteps,
     stoppedBy,
   };
+}
+
+/**
+ * Plans the run and builds what it steps: the model, AdamW, the stepper, the run state (fresh
+ * or resumed) and the step batches.
+ */
+async function buildRun(
+  setup: TrainSetup,
+  options: RunTrainingOptions,
+): Promise<{ save: SaveContext; state: RunState; batches: StepBatches }> {
+  const { config, pretrained, resume } = setup;
+  const plan = planRun(config, {
+    trainExamples: setup.train.length,
+    backend: options.backend,
+    model: pretrained.config,
+  });
+  if (resume) checkResumePlan(plan, resume.state, resume.path);
+  noteMicroBatches(config, plan, options.log);
+  const model = DistilBertClassifier.fromWeights(pretrained.config, pretrained.weights, {
+    source: pretrained.dir,
+  });
+  const optimizer = new AdamW({ weightDecay: config.weight_decay });
+  if (resume) optimizer.loadState(resume.optimizer);
+  const stepper = await TrainStepper.create(model, optimizer, {
+    maxGradNorm: config.max_grad_norm,
+    maxRows: plan.passes.trainRows,
+  });
+  const state = resume ? RunState.resume(resume.state, setup.validation.length) : RunState.fresh();
+  const batches = new StepBatches(setup.train, plan, {
+    seed: config.seed,
+    groupByLength: config.group_by_length,
+    padId: setup.tokenizer.padId,
+  });
+  const save: SaveContext = {
+    config,
+    plan,
+    setup,
+    model,
+    optimizer,
+    stepper,
+    progress: options.progress,
+    sink: options.sink,
+    runId: options.runId,
+    onEvaluation: options.onEvaluation,
+  };
+  return { save, state, batches };
+}
+
+/** Updates the progress bar; every `--logging_steps` logs the interval's means and resets it. */
+async function logStep(
+  save: SaveContext,
+  state: RunState,
+  interval: LogInterval,
+  at: { lr: number; runStart: number },
+): Promise<void> {
+  const { plan, progress } = save;
+  const sample = {
+    step: state.step,
+    totalSteps: plan.totalSteps,
+    epoch: epochAt(plan, state.step),
+    loss: interval.meanLoss,
+    lr: at.lr,
+    examplesPerSecond: interval.examplesPerSecond(),
+    etaSeconds: ((performance.now() - at.runStart) / 1000 / (state.step - state.startStep)) *
+      (plan.totalSteps - state.step),
+  };
+  progress.update(sample);
+  if (!isLoggingStep(plan, state.step)) return;
+  if (interval.steps > 0) {
+    const row = state.logTrain(plan, {
+      loss: interval.meanLoss,
+      lr: at.lr,
+      gradNorm: interval.meanGradNorm,
+    });
+    await save.sink?.log(state.step, {
+      ...row,
+      "train/epoch": epochAt(plan, state.step),
+      "train/examples_per_second": sample.examplesPerSecond,
+    });
+  }
+  progress.interval(sample);
+  interval.reset();
 }
 
 /** Says once, up front, when the backend's memory makes batches run as micro-batches. */
@@ -239,7 +264,7 @@ function checkResumePlan(plan: RunPlan, state: TrainerState, path: string): void
 
 /** The graceful stop: save the current step (unless just saved) and end with `Interrupted`. */
 async function stopNow(save: SaveContext, state: RunState, signal: StopSignalName): Promise<never> {
-  const name = `checkpoint-${state.step}`;
+  const name = checkpointName(state.step);
   const saved = state.lastEvalStep === state.step || state.step === state.startStep;
   if (!saved) await saveCheckpointNow(save, state, null);
   const what = state.step === 0 ? "nothing to save yet" : `${name} saved`;

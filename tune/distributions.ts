@@ -141,16 +141,6 @@ export function toExternal(d: Distribution, internal: number): ParamValue {
   return d.kind === "int" ? Math.round(internal) : internal;
 }
 
-/** Whether `value` lies in `d`. */
-export function contains(d: Distribution, value: ParamValue): boolean {
-  if (d.kind === "categorical") return d.choices.includes(value as Choice);
-  if (typeof value !== "number" || !(value >= d.low && value <= d.high)) return false;
-  if (d.kind === "int") return Number.isInteger(value) && (value - d.low) % d.step === 0;
-  if (d.step === null) return true;
-  const k = (value - d.low) / d.step;
-  return Math.abs(k - Math.round(k)) < 1e-8;
-}
-
 /** Whether two distributions of one parameter agree (Optuna: same kind; categoricals same choices). */
 export function compatible(a: Distribution, b: Distribution): boolean {
   if (a.kind !== b.kind) return false;

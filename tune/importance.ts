@@ -12,10 +12,10 @@
  *
  * @module
  */
-import { createRng } from "../data/mod.ts";
+import { createRng } from "../core/mod.ts";
 import type { Distribution } from "./distributions.ts";
 import { toInternal } from "./distributions.ts";
-import { type Trial, TrialState } from "./journal.ts";
+import { type Trial, TrialState } from "./storages/mod.ts";
 
 interface Node {
   readonly feature: number;

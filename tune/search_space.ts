@@ -3,11 +3,11 @@
  * unless told otherwise; named built-in ranges for the other usual parameters; a JSON file
  * defining any train flag as float/int (`log`, `step`) or categorical; `--fixed` pins flags for
  * every trial (what an earlier study settled); `--lr_grid LOW:HIGH:FACTOR` is the exponential
- * grid of learning rates (low, then ×factor while ≤ high).
+ * grid of learning rates (low, then ×factor while ≤ high), and the grid's points.
  *
  * @module
  */
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../core/mod.ts";
 import {
   categoricalDist,
   type Choice,

@@ -1,7 +1,8 @@
 /**
  * A study (Optuna's shape): a named, directed set of trials in journal storage, a sampler and a
  * pruner. `ask` starts the next trial — failing stale ones first (a RUNNING trial whose heartbeat
- * is older than the grace period, or whose worker process on this host is gone), re-enqueueing failed ones to be retried, then claiming a
+ * is older than the grace period, or whose worker process on this host is gone), re-enqueueing
+ * failed ones to be retried, then claiming a
  * WAITING trial (an enqueued grid point or retry) or creating a new one — all inside the journal
  * lock, so that workers never start one trial twice, and only while finished + running trials
  * are fewer than `nTrials`. The `TrialHandle` it returns suggests parameters, reports
@@ -9,8 +10,6 @@
  *
  * @module
  */
-import os from "node:os";
-import process from "node:process";
 import {
   categoricalDist,
   type Choice,
@@ -26,11 +25,12 @@ import {
   Op,
   type Trial,
   TrialState,
-} from "./journal.ts";
-import type { Pruner } from "./pruners.ts";
-import { parsePyDate, pyNow } from "./py_json.ts";
-import type { Sampler } from "./sampler.ts";
-import { type JournalStorage, stateRecord, type TrialTemplate } from "./storage.ts";
+} from "./storages/mod.ts";
+import type { Pruner } from "./pruners/mod.ts";
+import { parsePyDate, pyNow } from "./storages/mod.ts";
+import type { Sampler } from "./samplers/mod.ts";
+import { WORKER_ATTR, workerDead, workerIdentity } from "./worker_identity.ts";
+import { type JournalStorage, stateRecord, type TrialTemplate } from "./storages/mod.ts";
 
 /** How a study starts and ends trials. */
 export interface StudyOptions {
@@ -49,61 +49,6 @@ export interface StudyOptions {
   /** Times a failed trial's parameters are enqueued again. */
   readonly retryFailed: number;
   readonly log: (line: string) => void;
-}
-
-/** The system attribute naming the worker (host, pid) that runs a trial. */
-export const WORKER_ATTR = "mrpc_tune_worker";
-
-let namespace: string | null | undefined;
-
-/**
- * This process's PID namespace (Linux), so that a PID is only judged within its own namespace.
- * Asked of a `readlink` child (same namespace): Deno reads /proc/self only with --allow-all.
- * Null where that fails (then only heartbeats tell).
- */
-function pidNamespace(): string | null {
-  if (namespace !== undefined) return namespace;
-  try {
-    const out = new Deno.Command("readlink", {
-      args: ["/proc/self/ns/pid"],
-      stdout: "piped",
-      stderr: "null",
-    }).outputSync();
-    const text = new TextDecoder().decode(out.stdout).trim();
-    namespace = out.success && /^pid:\[\d+\]$/.test(text) ? text : null;
-  } catch {
-    namespace = null;
-  }
-  return namespace;
-}
-
-/** Who this worker is, as recorded on the trials it runs. */
-export function workerIdentity(): { host: string; pid: number; pid_ns: string | null } {
-  return { host: os.hostname(), pid: Deno.pid, pid_ns: pidNamespace() };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === "EPERM";
-  }
-}
-
-/**
- * Whether a RUNNING trial's worker is certainly gone: it ran on this host, in this PID namespace
- * (so not in another container), is not this process, and its PID no longer exists. Anything
- * less certain is left to the heartbeat.
- */
-function workerDead(t: Trial): boolean {
-  const w = t.systemAttrs[WORKER_ATTR] as
-    | { host?: string; pid?: number; pid_ns?: string | null }
-    | undefined;
-  const me = workerIdentity();
-  if (!w || typeof w.pid !== "number" || w.host !== me.host) return false;
-  if (me.pid_ns === null || w.pid_ns !== me.pid_ns || w.pid === me.pid) return false;
-  return !alive(w.pid);
 }
 
 /** Whether a FAIL trial was enqueued again (a later trial names it in its retry history). */

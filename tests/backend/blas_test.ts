@@ -16,6 +16,7 @@ import {
   refuseByName,
   tf,
 } from "../../backend/mod.ts";
+// Private: which matmuls go to BLAS, and in which layout, is only visible in speed otherwise.
 import { planMatMul } from "../../backend/_blas_kernels.ts";
 import { needsBlas, REPO_ROOT } from "../_helpers.ts";
 

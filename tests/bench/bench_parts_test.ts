@@ -4,9 +4,13 @@
  */
 import assert from "node:assert/strict";
 import type { Batch } from "../../data/mod.ts";
+// Private: the timing arithmetic is tested with a fake clock and a fake stepper, which the
+// public runBench (real model, real clock) cannot take.
 import {
   epochEstimateSeconds,
   epochSliceTiming,
+  evalSeconds,
+  type Evaluator,
   type Stepper,
   trainRates,
   trainStepSeconds,
@@ -51,6 +55,37 @@ Deno.test("bench parts: warm-up steps are run but not timed", () => {
   });
   assert.deepEqual(times, [2, 4, 3]);
   assert.equal(seen.length, 4);
+});
+
+Deno.test("bench parts: the evaluation warm-up pass is run but not timed", async () => {
+  // Each pass runs the batch as chunks of 2 rows: chunk k of pass p takes seconds[p][k].
+  const seconds = [[20, 10], [1, 2], [2, 2], [1.5, 1.5]];
+  let now = 0, pass = 0, chunk = 0;
+  const passes: number[] = [];
+  const model: Evaluator = {
+    logits(b) {
+      assert.equal(b.batchSize, 2);
+      return {
+        data() {
+          now += 1000 * seconds[pass][chunk];
+          passes.push(pass);
+          chunk = (chunk + 1) % 2;
+          if (chunk === 0) pass++;
+          return Promise.resolve(null);
+        },
+        dispose() {},
+      };
+    },
+  };
+  const times = await evalSeconds(model, batch(4, 8, 1), {
+    ...quiet,
+    warmup: 1,
+    steps: 3,
+    rows: 2,
+    clock: () => now,
+  });
+  assert.deepEqual(times, [3, 4, 3], "the 30 s warm-up pass is not among the timed passes");
+  assert.deepEqual(passes, [0, 0, 1, 1, 2, 2, 3, 3], "every pass ran, warm-up included");
 });
 
 Deno.test("bench parts: examples/s and GFLOP/s follow from the median and the stated FLOPs", () => {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+// Not on the cli face (only main.ts uses cli/): the shape parser and the JSON key conversion.
 import { parseShape, reportJson } from "../../cli/bench_command.ts";
+// Private: the epoch slice's batches and token counts, checked without timing anything.
 import {
   epochBatches,
   microBatchTokens,

@@ -8,7 +8,7 @@ import {
   sharedPath,
   withTempDir,
 } from "../_helpers.ts";
-import { startHubServer } from "../data/_hub_server.ts";
+import { startHubServer } from "../hub/_hub_server.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "../data/_mrpc_fixture.ts";
 
 const HEADER = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String";

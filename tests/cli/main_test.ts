@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../cli/mod.ts";
-import { InputError, Interrupted, RunError } from "../../data/mod.ts";
+import { InputError, Interrupted, RunError } from "../../core/mod.ts";
 import { reportError } from "../../main.ts";
 import { assertUsageError, runMain } from "../_helpers.ts";
 

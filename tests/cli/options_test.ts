@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatHelp, type OptionSpec, parseOptions, UsageError } from "../../cli/options.ts";
+import { formatHelp, type OptionSpec, parseOptions, UsageError } from "../../cli/mod.ts";
 
 const TABLE: readonly OptionSpec[] = [
   { name: "lr", type: "float", default: 3e-5, min: 0, minExclusive: true, description: "LR" },

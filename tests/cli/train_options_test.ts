@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseOptions, UsageError } from "../../cli/options.ts";
 import {
+  parseOptions,
   resolveTrainConfig,
   TRAIN_OPTIONS,
   type TrainConfigOf,
   type TrainOptionValues,
-} from "../../cli/train_options.ts";
+  UsageError,
+} from "../../cli/mod.ts";
 import { FREE_KEYS, INVOCATION_KEYS, type TrainConfig, TRAJECTORY_KEYS } from "../../train/mod.ts";
 import { assertUsageError, runMain, withTempDir } from "../_helpers.ts";
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputError, MRPC_HUB_FILES, readMrpcParquet } from "../../data/mod.ts";
+import { InputError } from "../../core/mod.ts";
+import { MRPC_HUB_FILES, readMrpcParquet } from "../../data/mod.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "./_mrpc_fixture.ts";
 import { withTempDir } from "../_helpers.ts";
 

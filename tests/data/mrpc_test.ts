@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadMrpcSplit } from "../../data/mod.ts";
-import { startHubServer } from "./_hub_server.ts";
+import { startHubServer } from "../hub/_hub_server.ts";
 import { mrpcParquetBytes, SAMPLE_ROWS } from "./_mrpc_fixture.ts";
 import { withTempDir } from "../_helpers.ts";
 

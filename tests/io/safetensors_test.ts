@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { InputError } from "../../data/mod.ts";
+import { InputError } from "../../core/mod.ts";
 import {
   MAX_HEADER_BYTES,
   parseSafetensors,
@@ -465,7 +465,6 @@ Deno.test("fuzz: 2000 mutated files either parse or fail with an InputError", ()
     ),
   ]; // deno-fmt-ignore
   const outcomes = { parsed: 0, refused: 0 };
-  const started = performance.now();
   for (let iter = 0; iter < 2000; iter++) {
     let bytes: Uint8Array = seeds[int(seeds.length)].slice();
     for (let m = 1 + int(3); m > 0; m--) bytes = mutate(bytes, int, rand);
@@ -485,7 +484,6 @@ Deno.test("fuzz: 2000 mutated files either parse or fail with an InputError", ()
     }
   }
   assert.ok(outcomes.parsed > 50 && outcomes.refused > 500, JSON.stringify(outcomes));
-  assert.ok(performance.now() - started < 20_000, "fuzz loop took too long");
 });
 
 /** One random mutation: byte flips, truncation, growth, header length or header JSON edits. */

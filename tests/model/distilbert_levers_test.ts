@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { activeBlas, initBackend, readFloats, tf } from "../../backend/mod.ts";
 import { DistilBertClassifier, WORD_EMBEDDINGS } from "../../model/mod.ts";
 import { needsBlas, tinyConfig } from "../_helpers.ts";
+// Private: the dropout kernel must give tf.dropout's exact mask values, which the model only
+// shows mixed into its outputs.
 import { dropout } from "../../model/_ops.ts";
+// Private: the mask kernel itself, against tf.dropout's mask.
 import { fillDropoutMask } from "../../backend/_wasm_kernels.ts";
 
 const CASES: Array<[number[], number, number]> = [

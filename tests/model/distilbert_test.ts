@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Batch, InputError } from "../../data/mod.ts";
+import { type Batch } from "../../data/mod.ts";
+import { InputError } from "../../core/mod.ts";
 import { activeBlas, initBackend, tf } from "../../backend/mod.ts";
 import {
   DistilBertClassifier,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createRng, InputError } from "../../data/mod.ts";
+import { createRng, InputError } from "../../core/mod.ts";
 import {
   distilBertParamShapes,
   loadPretrained,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { collate, createRng, type EncodedExample, InputError } from "../../data/mod.ts";
+import { collate, type EncodedExample } from "../../data/mod.ts";
+import { createRng, InputError } from "../../core/mod.ts";
 import { initBackend, tf } from "../../backend/mod.ts";
 import {
   argmax,

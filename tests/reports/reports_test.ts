@@ -9,7 +9,9 @@ import {
   writeRunReport,
   writeStudyReport,
 } from "../../reports/mod.ts";
+import { Direction, JournalFile, RandomSampler } from "../../tune/mod.ts";
 import { assertUsageError, runMain, withTempDir } from "../_helpers.ts";
+import { makeStudy } from "../tune/_study.ts";
 import {
   ariaLabels,
   makeRunRecord,
@@ -73,6 +75,38 @@ Deno.test("study report: every chart and table, with the study's own numbers", a
     // Self-contained: no script, no external reference.
     assert.doesNotMatch(html, /<script|<link|src="http|href="http|@import|url\(/i);
     assert.deepEqual(takeChartWarnings(), []);
+  });
+});
+
+Deno.test("study report: what a trial says is shown as text, never as markup", async () => {
+  await withTempDir(async (dir) => {
+    const studyDir = join(dir, "s");
+    const storage = join(studyDir, "journal.log");
+    const study = await makeStudy(new RandomSampler({ seed: 0 }), {
+      backend: await new JournalFile(storage).open(),
+      direction: Direction.MAXIMIZE,
+    });
+    const evil = `<script>alert(1)</script>&"`;
+    for (const fail of [false, true]) {
+      const t = (await study.ask())!;
+      await t.suggestCategorical("tag", [evil, "plain"]);
+      await t.suggestFloat("lr", { low: 1e-6, high: 1e-4, log: true });
+      await study.tell(
+        t.trial,
+        fail
+          ? { state: "fail", reason: `exit code 1: ${evil}` }
+          : { state: "complete", value: 0.5 },
+      );
+    }
+    const html = await renderStudyReport(
+      await loadStudyReport({ storage, studyName: "s", studyDir }),
+    );
+    assert.doesNotMatch(html, /<script/i, "no markup from the study's data");
+    const escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;";
+    const failures = section(html, "failures");
+    assert.ok(failures.includes(`<td>exit code 1: ${escaped}</td>`), failures);
+    const params = [section(html, "top"), failures].join("\n");
+    assert.ok(params.includes(escaped), "parameter values are escaped in the tables");
   });
 });
 

@@ -8,7 +8,7 @@ import {
   RunRecord,
   RunTracker,
 } from "../../tracking/mod.ts";
-import { withTempDir } from "../_helpers.ts";
+import { waitFor, withTempDir } from "../_helpers.ts";
 import { startWandbServer } from "./_wandb_server.ts";
 
 const META: RunMeta = {
@@ -94,9 +94,7 @@ Deno.test("tracker: a line rewritten after its upload counts as not uploaded unt
       });
       await tracker.log(1, { "train/loss": 0.7 });
       const state = () => JSON.parse(Deno.readTextFileSync(join(dir, "runs", "rw1", "wandb.json")));
-      for (let i = 0; i < 200 && state().uploadedLines < 1; i++) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitFor(() => state().uploadedLines >= 1, "the first line's acknowledgement");
       assert.equal(state().uploadedLines, 1, "the first line was acknowledged");
       await tracker.log(1, { "eval/accuracy": 0.8 }); // merges into the uploaded line
       await new Promise((r) => setTimeout(r, 0));

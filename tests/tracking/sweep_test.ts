@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseSweepParams } from "../../tracking/mod.ts";
-import { parseOptions } from "../../cli/mod.ts";
-import { TRAIN_OPTIONS } from "../../cli/train_options.ts";
+import { parseOptions, TRAIN_OPTIONS } from "../../cli/mod.ts";
 import { assertUsageError, REPO_ROOT, runMain, withTempDir } from "../_helpers.ts";
 import { runAndSignal } from "../train/_resume.ts";
 import { type TinyRun, writeTinyRun } from "../train/_train_helpers.ts";

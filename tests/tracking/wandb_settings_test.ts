@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { InputError } from "../../data/mod.ts";
+import { InputError } from "../../core/mod.ts";
 import {
   appUrl,
   netrcPassword,

@@ -79,11 +79,11 @@ export interface SignalledRun {
 
 /**
  * Runs the CLI and sends it `signals` (one after another, `gapMs` apart) as soon as
- * `when(stderrSoFar)` holds (checked every millisecond). Fails when the run ended before.
+ * `when(stderrSoFar, pid)` holds (checked every millisecond). Fails when the run ended before.
  */
 export async function runAndSignal(
   args: string[],
-  when: (stderr: string) => boolean | Promise<boolean>,
+  when: (stderr: string, pid: number) => boolean | Promise<boolean>,
   options: {
     cwd?: string;
     signals?: Deno.Signal[];
@@ -105,7 +105,7 @@ export async function runAndSignal(
   const status = child.status.finally(() => exited = true);
   let sent = false;
   while (!exited) {
-    if (await when(stderr)) {
+    if (await when(stderr, child.pid)) {
       for (const [i, signal] of (options.signals ?? ["SIGKILL"]).entries()) {
         if (i > 0) await new Promise((resolve) => setTimeout(resolve, options.gapMs ?? 0));
         if (!exited) child.kill(signal);

@@ -8,10 +8,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { WORDS, writeTinyModel } from "../_helpers.ts";
-import { resolveTrainConfig, resolveTrainRun, TRAIN_OPTIONS } from "../../cli/train_options.ts";
-import { parseOptions } from "../../cli/options.ts";
+import { parseOptions, resolveTrainConfig, resolveTrainRun, TRAIN_OPTIONS } from "../../cli/mod.ts";
+import { createRng } from "../../core/mod.ts";
 import {
-  createRng,
   type EncodedExample,
   encodeExamples,
   loadTokenizer,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputError } from "../../data/mod.ts";
+import { InputError } from "../../core/mod.ts";
 import {
   AdamW,
   COMPLETE_MARKER,

@@ -10,7 +10,7 @@ import { MRPC_HUB_FILES, MRPC_HUB_REPO } from "../../data/mod.ts";
 import { HEAD_PARAM_NAMES } from "../../model/mod.ts";
 import { readSafetensorsFile, serializeSafetensors } from "../../io/mod.ts";
 import { needsShared, runMain, sharedPath, withTempDir } from "../_helpers.ts";
-import { type HubFile, startHubServer } from "../data/_hub_server.ts";
+import { type HubFile, startHubServer } from "../hub/_hub_server.ts";
 import { mrpcParquetBytes } from "../data/_mrpc_fixture.ts";
 import { tinyPairs } from "./_train_helpers.ts";
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Batch, collate, createRng, type EncodedExample } from "../../data/mod.ts";
+import { type Batch, collate, type EncodedExample } from "../../data/mod.ts";
+import { createRng } from "../../core/mod.ts";
 import { parseDistilBertConfig } from "../../model/mod.ts";
 import {
   maxTrainRows,

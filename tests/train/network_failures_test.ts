@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { assertUsageError, runMain, withTempDir, writeTinyModel } from "../_helpers.ts";
-import { type HubFile, type HubServer, startHubServer } from "../data/_hub_server.ts";
+import { type HubFile, type HubServer, startHubServer } from "../hub/_hub_server.ts";
 import { tinyPairs, writeMrpcTsv } from "./_train_helpers.ts";
 
 const REPO = "acme/tiny";

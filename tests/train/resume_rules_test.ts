@@ -255,6 +255,39 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   });
 }
 
+Deno.test("stop: SIGTERM between evaluations writes the checkpoint itself", async () => {
+  await withTempDir(async (dir) => {
+    // 24 steps and one evaluation, at the end: a stop at step 3 is far from any evaluation.
+    const run = await writeTinyRun(dir, { train: 48, validation: 8 });
+    const ck = join(dir, "ck");
+    const args = [
+      ...["train", ...run.dataFlags, "--batch_size", "2", "--epochs", "1", "--logging_steps", "1"],
+      ...["--checkpoint_dir", ck, "--backend", "wasm"],
+    ];
+    const { status, stderr } = await runAndSignal(args, (err) => err.includes(" step 3/24 "), {
+      signals: ["SIGTERM"],
+    });
+    assert.equal(status.code, 143, stderr);
+    const line = /^Interrupted at step (\d+): checkpoint-(\d+) saved; /m.exec(stderr);
+    assert.ok(line, `the stop line: ${stderr}`);
+    const step = Number(line[1]);
+    assert.ok(step >= 3 && step < 24, stderr);
+    assert.doesNotMatch(stderr, /^eval step/m, "no evaluation ran before the stop");
+    // The stop's own checkpoint: complete, at its step, with no evaluation in it.
+    assert.deepEqual(await checkpointNames(ck), [`checkpoint-${step}`]);
+    const saved = join(ck, `checkpoint-${step}`);
+    assert.ok(await fileExists(join(saved, COMPLETE_MARKER)));
+    assert.equal((await readJson(join(saved, TRAINER_STATE_FILE))).global_step, step);
+    assert.ok(!(await fileExists(join(saved, "eval_results.json"))), "not an evaluation's");
+    const resumed = await runMain([...args, "--resume", "auto"], { env: ENV });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(
+      resumed.stderr,
+      new RegExp(`^Resuming from ".*checkpoint-${step}" at step ${step}$`, "m"),
+    );
+  });
+});
+
 Deno.test("stop: two quick signals still leave only whole checkpoints that resume", async () => {
   await withTempDir(async (dir) => {
     const run = await writeTinyRun(dir, {

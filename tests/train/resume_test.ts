@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createRng } from "../../data/mod.ts";
+import { createRng } from "../../core/mod.ts";
 import { COMPLETE_MARKER, latestCheckpoint } from "../../train/mod.ts";
 import { assertUsageError, runMain, withTempDir } from "../_helpers.ts";
 import {

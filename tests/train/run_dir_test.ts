@@ -134,9 +134,16 @@ Deno.test("run dir: a second run into a busy folder is refused naming the holder
       ...["--checkpoint_dir", ck, "--backend", "wasm"],
     ];
     let second: { code: number; stdout: string; stderr: string } | null = null;
-    const first = await runAndSignal(long, async (stderr) => {
+    const first = await runAndSignal(long, async (stderr, pid) => {
       if (!stderr.includes(" step 2/")) return false;
-      second ??= await runMain(long, { env: ENV });
+      // Hold the first run, lock and all, while the second one tries: however slow the machine,
+      // the first cannot finish in the meantime.
+      Deno.kill(pid, "SIGSTOP");
+      try {
+        second ??= await runMain(long, { env: ENV });
+      } finally {
+        Deno.kill(pid, "SIGCONT");
+      }
       return true;
     }, { signals: ["SIGTERM"] });
     assert.equal(first.status.code, 143, first.stderr);

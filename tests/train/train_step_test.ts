@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { type Batch, collate, createRng, type EncodedExample } from "../../data/mod.ts";
+import { type Batch, collate, type EncodedExample } from "../../data/mod.ts";
+import { createRng } from "../../core/mod.ts";
 import { AdamW, firstNonFinite, TrainStepper } from "../../train/mod.ts";
 import { initBackend, tf } from "../../backend/mod.ts";
 import { DistilBertClassifier, type DistilBertConfig } from "../../model/mod.ts";

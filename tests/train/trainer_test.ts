@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputError, RunError } from "../../data/mod.ts";
+import { InputError, RunError } from "../../core/mod.ts";
 import { initBackend, tf } from "../../backend/mod.ts";
 import { evaluate, listCheckpoints, lrAt, SCHEDULE_KINDS } from "../../train/mod.ts";
 import { DistilBertClassifier } from "../../model/mod.ts";

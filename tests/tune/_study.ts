@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import {
   Direction,
   type DirectionValue,
@@ -59,6 +60,34 @@ export async function journalTrials(path: string, name: string): Promise<Trial[]
   const study = state.studyByName(name);
   if (!study) throw new Error(`No study "${name}" in ${path}`);
   return state.trialsOf(study.studyId);
+}
+
+/**
+ * Runs 10 read-modify-write sections on each backend at once (each reads the journal, waits, then
+ * appends the count it read) and checks that they excluded each other: never two inside at once,
+ * and each section saw every record written before it.
+ */
+export async function assertSectionsExclude(writers: readonly JournalBackend[]): Promise<void> {
+  let inside = 0, most = 0;
+  await Promise.all(writers.map(async (w, i) => {
+    for (let k = 0; k < 10; k++) {
+      await w.withLock(async () => {
+        inside++;
+        most = Math.max(most, inside);
+        const n = (await w.readAll()).length;
+        await new Promise((r) => setTimeout(r, 1));
+        await w.append([{ op_code: 3, worker_id: `w${i}`, study_id: 0, system_attr: { n } }]);
+        inside--;
+      });
+    }
+  }));
+  assert.equal(most, 1, "two sections were inside at once");
+  const records = await writers[0].readAll();
+  // Each section saw every earlier record: the n it read is its position.
+  assert.deepEqual(
+    records.map((r) => (r.system_attr as { n: number }).n),
+    [...Array(10 * writers.length).keys()],
+  );
 }
 
 /** A trial as the replay would produce it. */

@@ -13,13 +13,14 @@ import {
   floatDist,
   intDist,
   JournalFile,
+  JournalStorage,
   RandomSampler,
   STATE_NAMES,
   TpeSampler,
   type Trial,
   TrialState,
 } from "../../tune/mod.ts";
-import { needsPython, REPO_ROOT, SYSTEM_PYTHON, withTempDir } from "../_helpers.ts";
+import { needsPython, REPO_ROOT, SYSTEM_PYTHON, waitFor, withTempDir } from "../_helpers.ts";
 import { makeStudy } from "./_study.ts";
 
 const PY = join(REPO_ROOT, "tests", "tune", "_optuna.py");
@@ -217,7 +218,15 @@ Deno.test({
       await pyRun(path, "s", "0", "minimize"); // create the study
       const py = writer("python", path, "python");
       const ts = writer("typescript", path, "typescript");
-      await new Promise((r) => setTimeout(r, 4000));
+      // Until each has finished at least 3 trials (read as a third reader would).
+      const finished = async (tag: string) =>
+        (await new JournalStorage(new JournalFile(path)).sync()).trialsOf(0)
+          .filter((t) => t.userAttrs.by === tag && t.state === TrialState.COMPLETE).length;
+      await waitFor(
+        async () => (await finished("python")) >= 3 && (await finished("typescript")) >= 3,
+        "both writers to finish 3 trials",
+        { everyMs: 200 },
+      );
       const done = [...await py.stop(), ...await ts.stop()];
       const theirs = (await pyDump(path)).trials;
       const study = await makeStudy(new RandomSampler({ seed: 0 }), {

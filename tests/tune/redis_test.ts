@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { floatDist, JournalRedis, RandomSampler, STATE_NAMES, TrialState } from "../../tune/mod.ts";
 import { needsProgram, needsPython, REPO_ROOT, SYSTEM_PYTHON } from "../_helpers.ts";
-import { makeStudy } from "./_study.ts";
+import { assertSectionsExclude, makeStudy } from "./_study.ts";
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -25,11 +25,13 @@ async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }>
     stderr: "piped",
   }).spawn();
   const output = child.output();
-  for (let i = 0; i < 100; i++) {
+  // Wait for it to listen (a generous bound: it only catches a server that never starts).
+  for (let i = 0;; i++) {
     try {
       (await Deno.connect({ hostname: "127.0.0.1", port })).close();
       break;
-    } catch {
+    } catch (err) {
+      if (i >= 1200) throw new Error(`redis-server did not listen on port ${port} in 60 s: ${err}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -90,6 +92,24 @@ Deno.test({
         ]),
         trials.map((t) => [t.number, STATE_NAMES[t.state], t.params, t.values]),
       );
+    } finally {
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "redis lock: concurrent read-modify-write sections exclude each other",
+  ignore: noRedis,
+  fn: async () => {
+    const redis = await startRedis();
+    try {
+      const writers = await Promise.all([0, 1, 2].map(() => new JournalRedis(redis.url).open()));
+      try {
+        await assertSectionsExclude(writers);
+      } finally {
+        for (const w of writers) await w.close();
+      }
     } finally {
       await redis.stop();
     }

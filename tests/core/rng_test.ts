@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createRng, deriveSeed, shuffleInPlace } from "../../data/mod.ts";
+import { createRng, deriveSeed, shuffleInPlace } from "../../core/mod.ts";
 
 Deno.test("rng: deterministic, restorable from its state, uniform-ish", () => {
   const a = createRng(42);

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { Rng } from "../data/mod.ts";
-import type { Distribution } from "./distributions.ts";
+import type { Rng } from "../../core/mod.ts";
+import type { Distribution } from "../distributions.ts";
 import { logGaussMass, truncnormLogPdf, truncnormSample } from "./_normal.ts";
 
 /** Optuna's `default_weights(n)`: ones below 25, else a ramp from 1/n then 25 ones. */

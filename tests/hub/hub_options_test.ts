@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { hubOptionsFromEnv, InputError } from "../../data/mod.ts";
-import { formatBytes, formatProgress } from "../../data/_progress.ts";
-import { parseRetryAfter, retryDelayMs } from "../../data/retry.ts";
+import { hubOptionsFromEnv } from "../../hub/mod.ts";
+import { InputError, parseRetryAfter, retryDelayMs } from "../../core/mod.ts";
+// Private: the progress line's text is only seen on a terminal, which a test has no public path to.
+import { formatBytes, formatProgress } from "../../hub/_progress.ts";
 
 Deno.test("hubOptionsFromEnv defaults to huggingface.co and ~/.cache/huggingface/hub", () => {
   assert.deepEqual(hubOptionsFromEnv({ HOME: "/home/ada" }), {

@@ -1,14 +1,14 @@
 /**
  * What a sampler is (Optuna's shape: a sampler suggests one parameter of one trial from the
- * study so far), and the random sampler. Suggestions are a pure function of the seed, the trial's
+ * study so far), and the seeded uniform draw that the random and TPE samplers share. Suggestions are a pure function of the seed, the trial's
  * number, the parameter's name and the study's finished trials, so the same seed gives the same
  * suggestions, whichever worker asks.
  *
  * @module
  */
-import { createRng, deriveSeed, type Rng } from "../data/mod.ts";
-import type { Distribution, ParamValue } from "./distributions.ts";
-import type { DirectionValue, Trial } from "./journal.ts";
+import { createRng, deriveSeed, type Rng } from "../../core/mod.ts";
+import type { Distribution, ParamValue } from "../distributions.ts";
+import type { DirectionValue, Trial } from "../storages/mod.ts";
 
 /** What a sampler sees. */
 export interface SamplerContext {
@@ -65,19 +65,5 @@ export function sampleUniform(d: Distribution, rng: Rng): ParamValue {
       const n = Math.floor((d.high - d.low) / d.step);
       return d.low + d.step * Math.min(n, Math.floor(u * (n + 1)));
     }
-  }
-}
-
-/** Optuna's RandomSampler: each parameter uniform (log-uniform on a log scale). */
-export class RandomSampler implements Sampler {
-  readonly name = "random";
-  readonly #seed: number;
-
-  constructor(options: { seed: number }) {
-    this.#seed = options.seed;
-  }
-
-  sample(ctx: SamplerContext, param: string, d: Distribution): ParamValue {
-    return sampleUniform(d, paramRng(this.#seed, ctx.trial.number, param));
   }
 }

@@ -16,6 +16,7 @@ import {
   TrialState,
   type TuneSettings,
 } from "../../tune/mod.ts";
+import { loadStudyReport, renderStudyReport } from "../../reports/mod.ts";
 import { withTempDir } from "../_helpers.ts";
 import { journalTrials } from "./_study.ts";
 
@@ -74,7 +75,7 @@ class FakeRunner implements TrialRunner {
   }
 }
 
-Deno.test("tuner: best/ holds the best trial's model; other weights go; the summary says so", async () => {
+Deno.test("worker: best/ holds the best trial's model; other weights go; the summary says so", async () => {
   await withTempDir(async (dir) => {
     const accs = [0.7, 0.9, 0.8, 0.85];
     const runner = new FakeRunner((spec) => ({
@@ -111,7 +112,29 @@ Deno.test("tuner: best/ holds the best trial's model; other weights go; the summ
   });
 });
 
-Deno.test("tuner: --keep_trials keeps every trial's weights", async () => {
+Deno.test("worker: a study on loss (minimize) names the minimum in the summary, best/, the report", async () => {
+  await withTempDir(async (dir) => {
+    // Losses 0.3, 0.1, 0.2, 0.15: the minimum is trial 1; the maximum (the wrong pick) trial 0.
+    const accs = [0.7, 0.9, 0.8, 0.85];
+    const runner = new FakeRunner((spec) => ({ curve: [accs[spec.number]] }));
+    const s = settings(dir, { objective: "loss", direction: "minimize" });
+    const summary = await runTuning(s, { runner, log: () => {} });
+    assert.equal(summary.direction, "minimize");
+    assert.equal(summary.best_trial!.number, 1);
+    assert.ok(Math.abs(summary.best_trial!.value! - 0.1) < 1e-12);
+    assert.deepEqual(summary.top_trials.map((t) => t.number), [1, 3, 2, 0]);
+    const best = join(s.studyDir, "best");
+    assert.equal(await Deno.readTextFile(join(best, "model.safetensors")), "weights of 1");
+    assert.equal(JSON.parse(await Deno.readTextFile(join(best, "trial.json"))).number, 1);
+    const html = await renderStudyReport(
+      await loadStudyReport({ storage: s.storage, studyName: "s", studyDir: s.studyDir }),
+    );
+    assert.match(html, /<p class="meta">Best: trial 1, loss 0\.1000 with lr=/);
+    assert.match(html, /<td>1<\/td><td>1<\/td><td>0\.1000<\/td>/, "rank 1 is trial 1");
+  });
+});
+
+Deno.test("worker: --keep_trials keeps every trial's weights", async () => {
   await withTempDir(async (dir) => {
     const runner = new FakeRunner(() => ({ curve: [0.5] }));
     const s = settings(dir, { nTrials: 2, keepTrials: true });
@@ -123,7 +146,7 @@ Deno.test("tuner: --keep_trials keeps every trial's weights", async () => {
   });
 });
 
-Deno.test("tuner: a failed trial is recorded with its reason and the study goes on", async () => {
+Deno.test("worker: a failed trial is recorded with its reason and the study goes on", async () => {
   await withTempDir(async (dir) => {
     const runner = new FakeRunner((spec) => ({
       curve: [0.6],
@@ -138,7 +161,7 @@ Deno.test("tuner: a failed trial is recorded with its reason and the study goes 
   });
 });
 
-Deno.test("tuner: an interrupted trial keeps its checkpoint and resumes in its own dir", async () => {
+Deno.test("worker: an interrupted trial keeps its checkpoint and resumes in its own dir", async () => {
   await withTempDir(async (dir) => {
     let stop = false;
     const first = new FakeRunner((spec) => ({
@@ -169,7 +192,7 @@ Deno.test("tuner: an interrupted trial keeps its checkpoint and resumes in its o
   });
 });
 
-Deno.test("tuner: the median pruner stops a trial through its reports", async () => {
+Deno.test("worker: the median pruner stops a trial through its reports", async () => {
   await withTempDir(async (dir) => {
     // Five good trials, then a poor one: pruned at its first report, below the median.
     const runner = new FakeRunner((spec) => ({
@@ -185,7 +208,7 @@ Deno.test("tuner: the median pruner stops a trial through its reports", async ()
   });
 });
 
-Deno.test("tuner: a best/ left aside by a crash mid-replacement is restored", async () => {
+Deno.test("worker: a best/ left aside by a crash mid-replacement is restored", async () => {
   await withTempDir(async (dir) => {
     const s = settings(dir, { nTrials: 1 });
     await Deno.mkdir(join(s.studyDir, ".best.old-4242"), { recursive: true });
@@ -207,7 +230,7 @@ Deno.test("tuner: a best/ left aside by a crash mid-replacement is restored", as
   });
 });
 
-Deno.test("tuner: a grid over two parameters runs the product and stops at its end", async () => {
+Deno.test("worker: a grid over two parameters runs the product and stops at its end", async () => {
   await withTempDir(async (dir) => {
     const space = new Map([["lr", categoricalDist([1e-5, 2e-5])], [
       "batch_size",

@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { HubReplyError } from "./_hub_errors.ts";
-import { InputError } from "./errors.ts";
+import { HubReplyError } from "./_errors.ts";
+import { InputError } from "../core/mod.ts";
 import { dirname, join, relative } from "node:path";
 
 /** Which kind of Hub repository a file lives in. */

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { InputError } from "./errors.ts";
-import { HubReplyError } from "./_hub_errors.ts";
-import { isRetryableStatus, parseRetryAfter, RetryableError } from "./retry.ts";
+import { InputError } from "../core/mod.ts";
+import { HubReplyError } from "./_errors.ts";
+import { isRetryableStatus, parseRetryAfter, RetryableError } from "../core/mod.ts";
 
 const MAX_REDIRECTS = 10;
 const USER_AGENT = `mrpc-tune; deno/${Deno.version.deno}`;

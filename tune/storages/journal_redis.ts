@@ -9,10 +9,10 @@
  * @module
  */
 import { createClient } from "redis";
-import { InputError, RunError } from "../data/mod.ts";
+import { InputError, RunError } from "../../core/mod.ts";
 import type { JournalRecord } from "./journal.ts";
 import { parsePyJson, stringifyPyJson } from "./py_json.ts";
-import type { JournalBackend } from "./storage.ts";
+import type { JournalBackend } from "./journal_storage.ts";
 import { ProcessLock } from "./_lock.ts";
 
 const APPEND_SCRIPT = "local i = redis.call('incr', string.format('%s:log_number', ARGV[1])) " +

@@ -10,10 +10,10 @@
  * @module
  */
 import { dirname } from "node:path";
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../../core/mod.ts";
 import { type JournalRecord } from "./journal.ts";
 import { parsePyJson, stringifyPyJson } from "./py_json.ts";
-import type { JournalBackend } from "./storage.ts";
+import type { JournalBackend } from "./journal_storage.ts";
 import { ProcessLock } from "./_lock.ts";
 
 /** Seconds a lock may stay untouched before another writer breaks it. */

@@ -7,10 +7,10 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { HubReplyError } from "./_hub_errors.ts";
-import { fetchFollowing, type FileRef, type HubHttp, statusError } from "./_hub_http.ts";
+import { HubReplyError } from "./_errors.ts";
+import { fetchFollowing, type FileRef, type HubHttp, statusError } from "./_http.ts";
 import { startProgress } from "./_progress.ts";
-import { type Attempt, RetryableError, type RetryPolicy, withRetries } from "./retry.ts";
+import { type Attempt, RetryableError, type RetryPolicy, withRetries } from "../core/mod.ts";
 
 /** What the downloaded bytes must match, and how to fetch them. */
 export interface BlobDownloadOptions {

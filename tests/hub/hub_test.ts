@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
-import {
-  downloadFile,
-  type HubOptions,
-  InputError,
-  MRPC_HUB_FILES,
-  MRPC_HUB_REPO,
-  readMrpcParquet,
-} from "../../data/mod.ts";
+import { downloadFile, type HubOptions } from "../../hub/mod.ts";
+import { InputError } from "../../core/mod.ts";
+import { MRPC_HUB_FILES, MRPC_HUB_REPO, readMrpcParquet } from "../../data/mod.ts";
 import { type HubFile, type HubServer, startHubServer } from "./_hub_server.ts";
-import { mrpcParquetBytes, SAMPLE_ROWS } from "./_mrpc_fixture.ts";
+import { mrpcParquetBytes, SAMPLE_ROWS } from "../data/_mrpc_fixture.ts";
 
 const TRAIN = MRPC_HUB_FILES.train;
 const TRAIN_BYTES = mrpcParquetBytes(SAMPLE_ROWS);

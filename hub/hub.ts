@@ -21,7 +21,6 @@
  * @module
  */
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { InputError, RunError } from "./errors.ts";
 import {
   blobPath,
   checkRelativeName,
@@ -36,21 +35,23 @@ import {
   type RepoType,
   snapshotPath,
   writeRef,
-} from "./_hub_cache.ts";
+} from "./_cache.ts";
 import { downloadBlob } from "./_download.ts";
-import { HubReplyError } from "./_hub_errors.ts";
-import { fetchMetadata, type FileRef, type HubHttp } from "./_hub_http.ts";
+import { HubReplyError } from "./_errors.ts";
+import { fetchMetadata, type FileRef, type HubHttp } from "./_http.ts";
 import {
   DEFAULT_RETRY_POLICY,
   describeFailure,
+  InputError,
   isNetworkError,
   RetriesExhausted,
   type RetryPolicy,
+  RunError,
   withRetries,
-} from "./retry.ts";
+} from "../core/mod.ts";
 
-export type { RepoType } from "./_hub_cache.ts";
-export { isRepoId } from "./_hub_cache.ts";
+export type { RepoType } from "./_cache.ts";
+export { isRepoId } from "./_cache.ts";
 
 /**
  * Where and how to reach the Hub. Build it with {@link hubOptionsFromEnv}; it holds the token, so
@@ -90,7 +91,7 @@ export interface DownloadOptions {
 }
 
 /** The Hub's default endpoint. */
-export const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
+const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
 
 const COMMIT_HASH = /^[0-9a-f]{40}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -178,7 +179,7 @@ function offlineHint(repoType: RepoType): string {
 }
 
 /** True when `path` lies inside the hub cache of `hub`. */
-export function isInHubCache(path: string, hub: HubOptions): boolean {
+function isInHubCache(path: string, hub: HubOptions): boolean {
   const rel = relative(resolve(hub.cacheDir), resolve(path));
   return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
 }
@@ -332,15 +333,4 @@ export async function downloadFile(
         offlineHint(repoType),
     );
   }
-}
-
-/** Downloads several files of one repository in order; returns their local paths. */
-export async function downloadFiles(
-  repoId: string,
-  filenames: readonly string[],
-  options: DownloadOptions,
-): Promise<string[]> {
-  const paths: string[] = [];
-  for (const filename of filenames) paths.push(await downloadFile(repoId, filename, options));
-  return paths;
 }

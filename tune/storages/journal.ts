@@ -14,7 +14,7 @@ import {
   distributionFromJson,
   type ParamValue,
   toExternal,
-} from "./distributions.ts";
+} from "../distributions.ts";
 
 /** Journal operation codes (Optuna 3.1 knows 0–9 only). */
 export const Op = {

@@ -8,11 +8,12 @@
  *
  * @module
  */
-import type { Distribution, ParamValue } from "./distributions.ts";
-import { toExternal, toInternal } from "./distributions.ts";
-import { Direction, type Trial, TrialState } from "./journal.ts";
+import type { Distribution, ParamValue } from "../distributions.ts";
+import { toExternal, toInternal } from "../distributions.ts";
+import { Direction, type Trial, TrialState } from "../storages/mod.ts";
 import { ParzenEstimator } from "./_parzen.ts";
-import { paramRng, RandomSampler, type Sampler, type SamplerContext } from "./sampler.ts";
+import { RandomSampler } from "./random.ts";
+import { paramRng, type Sampler, type SamplerContext } from "./sampler.ts";
 
 /** Optuna's `default_gamma`. */
 export function defaultGamma(n: number): number {

@@ -7,13 +7,13 @@
  *
  * @module
  */
-import { InputError } from "../data/mod.ts";
+import { InputError } from "../../core/mod.ts";
 import {
   type Distribution,
   distributionToJson,
   type ParamValue,
   toInternal,
-} from "./distributions.ts";
+} from "../distributions.ts";
 import {
   type DirectionValue,
   type JournalRecord,

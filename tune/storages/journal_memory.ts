@@ -5,7 +5,7 @@
  * @module
  */
 import type { JournalRecord } from "./journal.ts";
-import type { JournalBackend } from "./storage.ts";
+import type { JournalBackend } from "./journal_storage.ts";
 import { ProcessLock } from "./_lock.ts";
 
 /** The in-memory backend. */

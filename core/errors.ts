@@ -1,7 +1,6 @@
 /**
- * The error classes that `main.ts` maps to exit codes. They live in the bottom layer so that every
- * layer (data, io, backend, model, train, tune, tracking) can raise them without importing the
- * code above it.
+ * The error classes and their one mapping to exit codes ({@linkcode exitCodeOf}). They live on
+ * the ground floor (`core/`) so that every layer can raise them without importing the code above.
  *
  * - {@linkcode InputError}: the user gave us something bad (a flag, a file, a checkpoint, a
  *   config). One line, exit code 2, nothing saved is touched.
@@ -51,4 +50,15 @@ export class Interrupted extends Error {
   get exitCode(): number {
     return SIGNAL_EXIT_CODES[this.signal];
   }
+}
+
+/**
+ * The exit code an error ends a command with: 2 for bad input ({@linkcode InputError} and its
+ * subclasses, such as the CLI's usage errors), 130/143 for an {@linkcode Interrupted} run, 1 for
+ * everything else (a {@linkcode RunError}, an OS error, a bug). The one mapping every command and
+ * `main.ts` use.
+ */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof Interrupted) return err.exitCode;
+  return err instanceof InputError ? 2 : 1;
 }

@@ -1,0 +1,234 @@
+/**
+ * A tuning worker: opens (or creates) the study in its journal, then runs trials until the study
+ * has `nTrials` (counted across all workers), its grid is exhausted, or `timeout` passed. Each
+ * trial's parameters are suggested in the search space's order and the trial is run by the
+ * {@linkcode TrialRunner} it is handed (see trial_runner.ts for where the product's runner
+ * lives); every evaluation is reported as an intermediate value at its optimizer step and the
+ * pruner may stop it; a heartbeat is recorded while it runs. A trial that beats the study's best
+ * has its model copied into `<study_dir>/best/` (best_model.ts); other trials' weights are
+ * removed unless `keepTrials`. The summary is written to `<study_dir>/study_summary.json`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { writeJsonAtomic } from "../io/mod.ts";
+import { removeWeights } from "../train/mod.ts";
+import { bestModelPath, recoverBestModel, saveBestModel } from "./best_model.ts";
+import type { Distribution, ParamValue } from "./distributions.ts";
+import { createPruner, type PrunerName } from "./pruners/mod.ts";
+import { createSampler, GridSampler, type SamplerName } from "./samplers/mod.ts";
+import type { SearchSpace } from "./search_space.ts";
+import { type JournalStorage, openStorage, type Trial } from "./storages/mod.ts";
+import { Study, type StudyOptions, type TrialHandle } from "./study.ts";
+import {
+  bestTrial,
+  directionValue,
+  formatParams,
+  formatSeconds,
+  type StudySummary,
+  summarize,
+} from "./summary.ts";
+import type { Objective, TrialOutcome, TrialRunner, TrialSpec } from "./trial_runner.ts";
+
+/** A worker's settings (validated by the CLI). */
+export interface TuneSettings {
+  readonly studyName: string;
+  /** A journal file path or `redis://HOST:PORT[/DB]`. */
+  readonly storage: string;
+  /** `<checkpoint_dir>/<study_name>`: trials, best/, the summary. */
+  readonly studyDir: string;
+  readonly nTrials: number;
+  readonly timeoutSeconds: number | null;
+  readonly sampler: SamplerName;
+  readonly pruner: PrunerName;
+  readonly objective: Objective;
+  readonly direction: "maximize" | "minimize";
+  readonly seed: number;
+  readonly space: SearchSpace;
+  readonly retryFailed: number;
+  readonly keepTrials: boolean;
+  readonly heartbeatIntervalSeconds: number;
+  readonly gracePeriodSeconds: number;
+}
+
+/** The study user attribute naming the objective metric (`accuracy`, `f1`, `loss`). */
+export const OBJECTIVE_ATTR = "objective";
+
+/** The system attribute of a re-queued interrupted trial: the checkpoint dir it resumes. */
+export const RESUME_DIR_ATTR = "mrpc_tune_resume_dir";
+
+/** Options of {@linkcode runTuning}. */
+export interface RunTuningOptions {
+  readonly runner: TrialRunner;
+  readonly log: (line: string) => void;
+  /** Called when a trial ends (the study's summary run logs it). */
+  readonly onTrial?: (trial: Trial, summary: StudySummary) => Promise<void>;
+  /** Whether the worker should stop starting trials (Ctrl-C, SIGTERM). */
+  readonly stopRequested?: () => boolean;
+}
+
+/** Runs this worker's share of the study; returns the summary (also written to disk). */
+export async function runTuning(s: TuneSettings, options: RunTuningOptions): Promise<StudySummary> {
+  const { log } = options;
+  const storage = await openStorage(s.storage);
+  try {
+    const study = await openStudy(s, storage, log);
+    const started = Date.now();
+    await recoverBestModel(storage, s.studyDir, log);
+    for (;;) {
+      if (options.stopRequested?.()) break;
+      if (s.timeoutSeconds !== null && (Date.now() - started) / 1000 >= s.timeoutSeconds) {
+        log(`--timeout ${s.timeoutSeconds} s reached: no new trial starts`);
+        break;
+      }
+      const handle = await study.ask();
+      if (!handle) break;
+      await runOneTrial(s, study, handle, options);
+    }
+    const summary = summarize(s, await study.trials(), await bestModelPath(s.studyDir));
+    await writeJsonAtomic(join(s.studyDir, "study_summary.json"), summary);
+    return summary;
+  } finally {
+    await storage.close();
+  }
+}
+
+/** Gets or creates the study, names its objective, says what it searches, enqueues a grid. */
+async function openStudy(
+  s: TuneSettings,
+  storage: JournalStorage,
+  log: (line: string) => void,
+): Promise<Study> {
+  const direction = directionValue(s.direction);
+  const studyId = await storage.getOrCreateStudy(s.studyName, direction);
+  if (storage.state.studies.get(studyId)?.userAttrs[OBJECTIVE_ATTR] === undefined) {
+    // What the values are, for reports and for people opening the study in Python.
+    await storage.setStudyUserAttr(studyId, OBJECTIVE_ATTR, s.objective);
+  }
+  const searched = [...s.space.keys()].join(", ");
+  log(
+    `Study "${s.studyName}" in ${s.storage}: ${s.sampler} sampler (seed ${s.seed}), ` +
+      `${s.pruner} pruner, ${s.direction} ${s.objective}; searching ${searched}`,
+  );
+  const sampler = createSampler(s.sampler, { seed: s.seed, space: s.space });
+  const options: StudyOptions = {
+    storage,
+    studyId,
+    name: s.studyName,
+    direction,
+    sampler,
+    pruner: createPruner(s.pruner),
+    nTrials: s.nTrials,
+    queueOnly: sampler instanceof GridSampler,
+    gracePeriodSeconds: s.gracePeriodSeconds,
+    retryFailed: s.retryFailed,
+    log,
+  };
+  const study = new Study(options);
+  if (sampler instanceof GridSampler) {
+    await storage.locked(async (state) => {
+      if (state.trialsOf(studyId).length > 0) return;
+      log(`Grid of ${sampler.points.length} points over ${searched}`);
+      await study.enqueue(sampler.points);
+    });
+  }
+  return study;
+}
+
+/** Runs one claimed trial to its end and records how it ended. */
+async function runOneTrial(
+  s: TuneSettings,
+  study: Study,
+  handle: TrialHandle,
+  options: RunTuningOptions,
+): Promise<void> {
+  const { log } = options;
+  const params: Record<string, ParamValue> = {};
+  for (const [name, d] of s.space as Map<string, Distribution>) {
+    params[name] = await handle.suggest(name, d);
+  }
+  const resumeDir = handle.trial.systemAttrs[RESUME_DIR_ATTR] as string | undefined;
+  const dir = resumeDir ?? join(s.studyDir, "trials", `trial-${handle.number}`);
+  log(
+    `Trial ${handle.number} started: ${formatParams(params)}` +
+      (resumeDir ? ` (resuming the interrupted run in "${resumeDir}")` : ""),
+  );
+  const t0 = performance.now();
+  const outcome = await runWithHeartbeat(s, handle, options.runner, {
+    number: handle.number,
+    params,
+    dir,
+    studyName: s.studyName,
+    objective: s.objective,
+    resume: resumeDir !== undefined,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  await record(study, handle, outcome, { objective: s.objective, dir });
+  // Keep the study's best model: copy it when this trial is the new best.
+  const trials = await study.trials();
+  const best = bestTrial(trials, study.options.direction);
+  if (outcome.kind === "complete" && best?.number === handle.number) {
+    await saveBestModel(study.options.storage, s.studyDir, dir, {
+      study_name: s.studyName,
+      number: handle.number,
+      value: outcome.best[s.objective],
+      objective: s.objective,
+      params,
+    });
+  }
+  if (!s.keepTrials && outcome.kind !== "interrupted") await removeWeights(dir);
+  const what = outcome.kind === "complete"
+    ? `COMPLETE ${s.objective} ${outcome.best[s.objective].toFixed(4)}`
+    : outcome.kind === "pruned"
+    ? `PRUNED at step ${outcome.step}`
+    : outcome.kind === "interrupted"
+    ? "interrupted (it resumes from its checkpoint when the study runs again)"
+    : `FAIL (${outcome.reason})`;
+  const bestText = best
+    ? `best so far: trial ${best.number}, ${s.objective} ${best.values![0].toFixed(4)}`
+    : "no complete trial yet";
+  log(`Trial ${handle.number} ${what} in ${formatSeconds(seconds)}; ${bestText}`);
+  if (options.onTrial) await options.onTrial(trials[handle.number], summarize(s, trials, null));
+}
+
+/** Runs the trial through `runner`, recording a heartbeat every interval while it runs. */
+async function runWithHeartbeat(
+  s: TuneSettings,
+  handle: TrialHandle,
+  runner: TrialRunner,
+  spec: TrialSpec,
+): Promise<TrialOutcome> {
+  const beat = setInterval(
+    () => handle.heartbeat().catch(() => {}),
+    s.heartbeatIntervalSeconds * 1000,
+  );
+  try {
+    await handle.heartbeat();
+    return await runner.run(spec, async (step, metrics) => {
+      await handle.report(metrics[s.objective], step);
+      return await handle.shouldPrune();
+    });
+  } catch (err) {
+    return { kind: "fail", reason: (err as Error).message };
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/** Tells the study how the trial ended (an interrupted one is queued again to resume). */
+async function record(
+  study: Study,
+  handle: TrialHandle,
+  outcome: TrialOutcome,
+  o: { objective: Objective; dir: string },
+): Promise<void> {
+  if (outcome.kind === "complete") {
+    await study.tell(handle.trial, { state: "complete", value: outcome.best[o.objective] });
+  } else if (outcome.kind === "pruned") {
+    await study.tell(handle.trial, { state: "pruned" });
+  } else if (outcome.kind === "interrupted") {
+    await study.interrupt(handle.trial, { [RESUME_DIR_ATTR]: o.dir });
+  } else {
+    await study.tell(handle.trial, { state: "fail", reason: outcome.reason });
+  }
+}
