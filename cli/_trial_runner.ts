@@ -62,8 +62,11 @@ export class ProcessTrialRunner implements TrialRunner {
       ...spec.params,
       checkpoint_dir: spec.dir,
       ...(spec.resume ? { resume: "auto" } : {}),
+      ...(spec.overwrite ? { overwrite_output_dir: true } : {}),
       metric_for_best_model: spec.objective,
-      run_name: `${spec.studyName}-trial-${spec.number}`,
+      // A trial that continues another's run keeps that run's name (and its W&B run id, from
+      // the checkpoint), so its history goes on in one W&B run.
+      run_name: `${spec.studyName}-trial-${spec.origin}`,
       wandb_group: spec.studyName,
       wandb_job_type: "trial",
     };

@@ -146,10 +146,12 @@ async function resolveTune(
     direction: values.direction ?? (objective === "loss" ? "minimize" : "maximize"),
     seed: values.seed,
     space,
+    gridValues: lrGrid && space.has("lr") ? new Map([["lr", lrGrid]]) : new Map(),
     retryFailed: values.retry_failed,
     keepTrials: values.keep_trials,
     heartbeatIntervalSeconds: values.heartbeat_interval,
     gracePeriodSeconds: values.grace_period,
+    maxWorkerRetries: values.max_worker_retries,
   };
   return { settings, fixed };
 }

@@ -90,7 +90,16 @@ export const TUNE_ONLY_OPTIONS = [
     type: "int",
     default: 0,
     min: 0,
-    description: "Enqueue a failed trial's parameters again, at most N times",
+    description: "Enqueue the parameters of a trial that failed on its own (a crash, a " +
+      "non-finite loss) again, at most N times",
+  },
+  {
+    name: "max_worker_retries",
+    type: "int",
+    default: 3,
+    min: 0,
+    description: "Resume a trial whose worker died (kill -9, OOM, preemption) at most N times " +
+      "before it is a plain FAIL; these retries do not count toward --n_trials",
   },
   {
     name: "keep_trials",

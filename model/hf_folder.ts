@@ -166,28 +166,39 @@ export async function loadPretrained(
 }
 
 /**
+ * The tokenizer files of model folder `dir` ({@linkcode TOKENIZER_FILES}, those that exist), read
+ * once, so that every folder written later carries them, whatever happens to `dir` meanwhile.
+ */
+export async function readTokenizerFiles(dir: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of TOKENIZER_FILES) {
+    const bytes = await Deno.readFile(join(dir, name)).catch(() => null);
+    if (bytes) files.set(name, bytes);
+  }
+  return files;
+}
+
+/**
  * Writes an HF folder into `dir` (which must exist): `config.json` with
  * `architectures: ["DistilBertForSequenceClassification"]` and `id2label`/`label2id`,
- * `model.safetensors` (disk layout), and the tokenizer files found in `tokenizerDir`. Each file
- * is written atomically.
+ * `model.safetensors` (disk layout), and the tokenizer files: `tokenizerFiles` as read before, or
+ * those found in `tokenizerDir`. Each file is written atomically.
  */
 export async function savePretrained(
   dir: string,
-  model: { config: DistilBertConfig; weights: Map<string, WeightData>; tokenizerDir?: string },
+  model: {
+    config: DistilBertConfig;
+    weights: Map<string, WeightData>;
+    tokenizerDir?: string;
+    tokenizerFiles?: ReadonlyMap<string, Uint8Array>;
+  },
 ): Promise<void> {
   const json = distilBertConfigJson(model.config);
   json.architectures = ["DistilBertForSequenceClassification"];
   json.model_type = "distilbert";
   await writeJsonAtomic(join(dir, "config.json"), json);
   await writeSafetensorsFile(join(dir, "model.safetensors"), model.weights, { format: "pt" });
-  if (!model.tokenizerDir) return;
-  for (const name of TOKENIZER_FILES) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(join(model.tokenizerDir, name));
-    } catch {
-      continue;
-    }
-    await writeFileAtomic(join(dir, name), bytes);
-  }
+  const files = model.tokenizerFiles ??
+    (model.tokenizerDir ? await readTokenizerFiles(model.tokenizerDir) : new Map());
+  for (const [name, bytes] of files) await writeFileAtomic(join(dir, name), bytes);
 }

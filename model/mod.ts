@@ -23,6 +23,7 @@ export {
   loadPretrained,
   type PretrainedModel,
   readModelConfig,
+  readTokenizerFiles,
   resolveModelDir,
   savePretrained,
 } from "./hf_folder.ts";

@@ -19,9 +19,9 @@ import {
   OBJECTIVE_ATTR,
   openStorage,
   paramImportances,
-  RESUME_DIR_ATTR,
   STATE_NAMES,
   type Trial,
+  trialDir,
   trialDuration,
   TrialState,
 } from "../tune/mod.ts";
@@ -44,12 +44,6 @@ export interface StudyReportData {
   readonly trials: readonly Trial[];
   /** Each trial's evaluations of the objective: from its run record, else its intermediate values. */
   readonly curves: ReadonlyMap<number, readonly CurvePoint[]>;
-}
-
-/** The trial's folder (`tune`'s layout): its own, or the interrupted run it resumed. */
-function trialDir(studyDir: string, t: Trial): string {
-  return (t.systemAttrs[RESUME_DIR_ATTR] as string | undefined) ??
-    join(studyDir, "trials", `trial-${t.number}`);
 }
 
 async function recordCurve(dir: string, objective: string): Promise<CurvePoint[]> {

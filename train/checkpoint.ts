@@ -171,7 +171,8 @@ export async function saveCheckpoint(
     shapes: ReadonlyMap<string, readonly number[]>;
     optimizer: AdamWState;
     state: TrainerState;
-    tokenizerDir?: string;
+    /** The tokenizer files written into the folder (read once, when the run started). */
+    tokenizerFiles?: ReadonlyMap<string, Uint8Array>;
     /** Further JSON files written into the folder (e.g. `eval_results.json`). */
     extraJson?: Record<string, unknown>;
   },
@@ -188,7 +189,7 @@ export async function saveCheckpoint(
     await savePretrained(tmp, {
       config: contents.config,
       weights: disk(contents.params),
-      tokenizerDir: contents.tokenizerDir,
+      tokenizerFiles: contents.tokenizerFiles,
     });
     const moments = new Map<string, WeightData>();
     for (const [name, w] of disk(contents.optimizer.m)) moments.set(`exp_avg.${name}`, w);

@@ -101,6 +101,12 @@ export async function latestCheckpoint(dir: string): Promise<CheckpointRef | nul
   return all.length ? all[all.length - 1] : null;
 }
 
+/** The run records in `dir` (`runs/<id>`, as tracking/ writes them), sorted. */
+export async function runRecords(dir: string): Promise<string[]> {
+  const entries = await Array.fromAsync(Deno.readDir(join(dir, "runs"))).catch(() => []);
+  return entries.filter((e) => e.isDirectory).map((e) => `runs/${e.name}`).sort();
+}
+
 /** Whether `dir` holds a finished model (config.json and model.safetensors). */
 export async function hasFinalModel(dir: string): Promise<boolean> {
   for (const f of FINAL_MODEL_MARKERS) if (!(await exists(join(dir, f)))) return false;

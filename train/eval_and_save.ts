@@ -80,7 +80,7 @@ export async function saveCheckpointNow(
     shapes,
     optimizer: ctx.optimizer.state(),
     state: trainerState,
-    tokenizerDir: setup.tokenizerDir,
+    tokenizerFiles: setup.tokenizerFiles,
     extraJson: metrics ? { [EVAL_RESULTS_FILE]: evalResultsJson(metrics, state.step) } : {},
   });
   await rotateCheckpoints(config.checkpoint_dir, {

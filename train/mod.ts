@@ -32,6 +32,7 @@ export {
   MODEL_FILES,
   OPTIMIZER_FILE,
   removeWeights,
+  runRecords,
   TRAINER_STATE_FILE,
 } from "./checkpoint_layout.ts";
 export { rotateCheckpoints } from "./checkpoint_rotation.ts";
@@ -62,7 +63,14 @@ export {
   ProgressReporter,
   type ProgressSample,
 } from "./progress.ts";
-export { acquireRunLock, checkWritableDir, LOCK_FILE, type RunLock } from "./run_dir.ts";
+export {
+  acquireRunLock,
+  checkWritableDir,
+  LOCK_FILE,
+  type LockHolder,
+  readRunLock,
+  type RunLock,
+} from "./run_dir.ts";
 export { type PlanInputs, planRun, type RunPlan } from "./run_plan.ts";
 export { RunState } from "./run_state.ts";
 export { FREE_KEYS, INVOCATION_KEYS, type TrainConfig, TRAJECTORY_KEYS } from "./train_config.ts";

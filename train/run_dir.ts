@@ -14,6 +14,7 @@ import {
   hasFinalModel,
   listCheckpoints,
   removeModelAndCheckpoints,
+  runRecords,
 } from "./checkpoint_layout.ts";
 
 /** Name of the lock file inside the checkpoint dir. */
@@ -72,14 +73,14 @@ export async function checkWritableDir(dir: string): Promise<() => Promise<void>
 }
 
 /**
- * What an earlier run left in `dir`: its complete checkpoints and whether a final model
- * (config.json + model.safetensors) is there.
+ * What an earlier run left in `dir`: its complete checkpoints, whether a final model
+ * (config.json + model.safetensors) is there, and its run records (`runs/<id>`).
  */
 export async function earlierRun(
   dir: string,
-): Promise<{ checkpoints: string[]; finalModel: boolean }> {
+): Promise<{ checkpoints: string[]; finalModel: boolean; records: string[] }> {
   const checkpoints = (await listCheckpoints(dir)).map((c) => checkpointName(c.step));
-  return { checkpoints, finalModel: await hasFinalModel(dir) };
+  return { checkpoints, finalModel: await hasFinalModel(dir), records: await runRecords(dir) };
 }
 
 /**
@@ -88,6 +89,28 @@ export async function earlierRun(
  */
 export function clearEarlierRun(dir: string): Promise<string[]> {
   return removeModelAndCheckpoints(dir);
+}
+
+/** Who holds `<dir>/.lock`, if anyone, and whether that process is alive on this host. */
+export interface LockHolder extends Partial<LockInfo> {
+  readonly path: string;
+  /** True when it runs on this host; false when it is gone; null when on another host. */
+  readonly alive: boolean | null;
+}
+
+/** The holder of `<dir>/.lock`, or null when no lock is there. */
+export async function readRunLock(dir: string): Promise<LockHolder | null> {
+  const path = join(dir, LOCK_FILE);
+  const text = await Deno.readTextFile(path).catch(() => null);
+  if (text === null) return null;
+  let holder: Partial<LockInfo> = {};
+  try {
+    holder = JSON.parse(text);
+  } catch { /* torn by a crash while it was written: nobody holds it */ }
+  const alive = holder.host !== os.hostname()
+    ? (Number.isInteger(holder.pid) ? null : false)
+    : Number.isInteger(holder.pid) && processAlive(holder.pid!);
+  return { ...holder, path, alive };
 }
 
 /** The note for a stale lock that was taken over. */

@@ -23,6 +23,7 @@ import {
   loadPretrained,
   memoryShape,
   type PretrainedModel,
+  readTokenizerFiles,
   resolveModelDir,
 } from "../model/mod.ts";
 import {
@@ -53,8 +54,11 @@ export interface TrainSetup {
   /** The config the run follows: a resumed run's trajectory settings come from its checkpoint. */
   readonly config: TrainConfig;
   readonly tokenizer: PairTokenizer;
-  /** Folder whose tokenizer files are copied into every saved model. */
-  readonly tokenizerDir: string;
+  /**
+   * The tokenizer files written into every saved model, read when the run starts (the folder
+   * they came from, a resumed checkpoint, may be rotated away during the run).
+   */
+  readonly tokenizerFiles: ReadonlyMap<string, Uint8Array>;
   readonly pretrained: PretrainedModel;
   readonly train: EncodedExample[];
   readonly validation: EncodedExample[];
@@ -80,28 +84,29 @@ export interface PrepareOptions {
   readonly log: (line: string) => void;
 }
 
+/**
+ * The checkpoint this run resumes from, or null for a fresh start. A folder that already holds a
+ * run is never replaced without `--overwrite_output_dir`: a plain run into one is refused, and so
+ * is `--resume auto` when there is no complete checkpoint to resume but a model or a run record.
+ */
 async function findResume(config: TrainConfig, log: (l: string) => void): Promise<string | null> {
   const dir = config.checkpoint_dir;
-  if (config.resume === undefined) {
+  const latest = config.resume === "auto" ? await latestCheckpoint(dir) : null;
+  if (latest) return latest.path;
+  if (config.resume === undefined || config.resume === "auto") {
     const earlier = await earlierRun(dir);
-    if (earlier.checkpoints.length === 0 && !earlier.finalModel) return null;
+    const held = earlier.checkpoints.length > 0 || earlier.finalModel ||
+      (config.resume === "auto" && earlier.records.length > 0);
+    if (!held) {
+      if (config.resume === "auto") log(`No checkpoint in "${dir}" yet: starting from scratch`);
+      return null;
+    }
     if (config.overwrite_output_dir) {
       const removed = await clearEarlierRun(dir);
       log(`Removed an earlier run from "${dir}" (--overwrite_output_dir): ${removed.join(", ")}`);
       return null;
     }
-    const what = earlier.checkpoints.length > 0
-      ? `checkpoints (${earlier.checkpoints.join(", ")})`
-      : "a trained model (config.json, model.safetensors)";
-    throw new InputError(
-      `Checkpoint dir "${dir}" already holds ${what}: pass --resume auto to continue that run, ` +
-        `--overwrite_output_dir to replace it, or choose another --checkpoint_dir`,
-    );
-  }
-  if (config.resume === "auto") {
-    const latest = await latestCheckpoint(dir);
-    if (!latest) log(`No complete checkpoint in "${dir}": starting from scratch`);
-    return latest?.path ?? null;
+    throw new InputError(earlierRunRefusal(dir, earlier, config.resume === "auto"));
   }
   if (!(await exists(config.resume))) {
     throw new InputError(`Invalid --resume "${config.resume}": no such checkpoint folder`);
@@ -111,6 +116,26 @@ async function findResume(config: TrainConfig, log: (l: string) => void): Promis
     throw new InputError(`Cannot resume from "${config.resume}": not a complete checkpoint folder`);
   }
   return config.resume;
+}
+
+/** Why a run into `dir` is refused, and the choice that fits what is there. */
+function earlierRunRefusal(
+  dir: string,
+  earlier: { checkpoints: string[]; finalModel: boolean; records: string[] },
+  auto: boolean,
+): string {
+  const other = "--overwrite_output_dir to replace it, or choose another --checkpoint_dir";
+  if (earlier.checkpoints.length > 0) {
+    return `Checkpoint dir "${dir}" already holds checkpoints (${
+      earlier.checkpoints.join(", ")
+    }): pass --resume auto to continue that run, ${other}`;
+  }
+  const what = earlier.finalModel
+    ? "a trained model (config.json, model.safetensors)"
+    : `the record of a run that saved no checkpoint (${earlier.records.join(", ")})`;
+  return auto
+    ? `Cannot --resume auto in "${dir}": it holds no checkpoint to resume, but ${what}; pass ${other}`
+    : `Checkpoint dir "${dir}" already holds ${what} and no checkpoint to resume: pass ${other}`;
 }
 
 function show(value: unknown): string {
@@ -238,7 +263,7 @@ export async function prepareTraining(
     return {
       config,
       tokenizer,
-      tokenizerDir: modelDir,
+      tokenizerFiles: await readTokenizerFiles(modelDir),
       pretrained,
       train,
       validation,

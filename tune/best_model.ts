@@ -12,12 +12,8 @@ import { exists, writeDirAtomic, writeJsonAtomic } from "../io/mod.ts";
 import { copyFinalModel, hasFinalModel } from "../train/mod.ts";
 import type { ParamValue } from "./distributions.ts";
 import type { JournalStorage } from "./storages/mod.ts";
+import { bestModelDir } from "./study_layout.ts";
 import type { Objective } from "./trial_runner.ts";
-
-/** The best model's folder of the study in `studyDir`. */
-export function bestModelDir(studyDir: string): string {
-  return join(studyDir, "best");
-}
 
 /** What `best/trial.json` says about the trial the model came from. */
 export interface BestTrialInfo {

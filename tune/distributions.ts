@@ -141,9 +141,13 @@ export function toExternal(d: Distribution, internal: number): ParamValue {
   return d.kind === "int" ? Math.round(internal) : internal;
 }
 
-/** Whether two distributions of one parameter agree (Optuna: same kind; categoricals same choices). */
+/**
+ * Whether two distributions of one parameter agree, as Optuna 3.1 checks it: the same kind, the
+ * same log setting for floats and ints, the same choices for categoricals.
+ */
 export function compatible(a: Distribution, b: Distribution): boolean {
   if (a.kind !== b.kind) return false;
+  if (a.kind !== "categorical" && b.kind !== "categorical" && a.log !== b.log) return false;
   if (a.kind === "categorical" && b.kind === "categorical") {
     return JSON.stringify(a.choices) === JSON.stringify(b.choices);
   }

@@ -80,7 +80,25 @@ export {
   type PrunerName,
   SuccessiveHalvingPruner,
 } from "./pruners/mod.ts";
-export { countedTrials, Study, type StudyOptions, TrialHandle, TrialPruned } from "./study.ts";
+export {
+  countedTrials,
+  failedOnItsOwn,
+  INTERRUPTED,
+  Study,
+  type StudyOptions,
+  TrialHandle,
+  TrialPruned,
+  WORKER_DIED_ATTR,
+} from "./study.ts";
+export {
+  bestModelDir,
+  defaultJournal,
+  reportPath,
+  studyRunsDir,
+  summaryPath,
+  TRIAL_DIR_ATTR,
+  trialDir,
+} from "./study_layout.ts";
 export { WORKER_ATTR } from "./worker_identity.ts";
 export { paramImportances } from "./importance.ts";
 export {
@@ -91,7 +109,7 @@ export {
   trialDuration,
   type TrialSummary,
 } from "./summary.ts";
-export { bestModelDir, type BestTrialInfo } from "./best_model.ts";
+export { type BestTrialInfo } from "./best_model.ts";
 export {
   type Objective,
   type TrialMetrics,
@@ -99,10 +117,4 @@ export {
   type TrialRunner,
   type TrialSpec,
 } from "./trial_runner.ts";
-export {
-  OBJECTIVE_ATTR,
-  RESUME_DIR_ATTR,
-  runTuning,
-  type RunTuningOptions,
-  type TuneSettings,
-} from "./worker.ts";
+export { OBJECTIVE_ATTR, runTuning, type RunTuningOptions, type TuneSettings } from "./worker.ts";

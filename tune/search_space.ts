@@ -114,18 +114,25 @@ export function parseLrGrid(text: string): number[] {
   return out;
 }
 
-/** Every point of the grid over `space` (each parameter's finite values), first parameter slowest. */
-export function gridPoints(space: SearchSpace): Record<string, ParamValue>[] {
+/**
+ * Every point of the grid over `space` (each parameter's `values` where given, else its
+ * distribution's finite values), first parameter slowest.
+ */
+export function gridPoints(
+  space: SearchSpace,
+  values: ReadonlyMap<string, readonly ParamValue[]> = new Map(),
+): Record<string, ParamValue>[] {
   let points: Record<string, ParamValue>[] = [{}];
   for (const [name, d] of space) {
-    const values = gridValues(d);
-    if (values === null) {
+    const given = values.get(name);
+    const choices = given ? [...given] : gridValues(d);
+    if (choices === null) {
       throw new InputError(
         `Cannot make a grid over "${name}": a float range has no grid; give it a "step", ` +
           `choices, or (for lr) --lr_grid LOW:HIGH:FACTOR`,
       );
     }
-    points = points.flatMap((p) => values.map((v) => ({ ...p, [name]: v })));
+    points = points.flatMap((p) => choices.map((v) => ({ ...p, [name]: v })));
   }
   return points;
 }
@@ -139,7 +146,11 @@ export function studySpace(options: {
   demo?: boolean;
 }): Map<string, Distribution> {
   const space = new Map(options.fromFile ?? [["lr", options.demo ? DEMO_LR : BUILTIN_SPACE.lr]]);
-  if (options.lrGrid) space.set("lr", categoricalDist(options.lrGrid));
+  // The grid's points are the grid sampler's; the journal records lr as the log-scale float it
+  // is, so that a wider grid later is the same parameter (a categorical of other choices is not).
+  if (options.lrGrid) {
+    space.set("lr", floatDist(options.lrGrid[0], options.lrGrid.at(-1)!, { log: true }));
+  }
   for (const name of options.fixed) space.delete(name);
   return space;
 }

@@ -29,6 +29,7 @@ import {
 import type { Pruner } from "./pruners/mod.ts";
 import { parsePyDate, pyNow } from "./storages/mod.ts";
 import type { Sampler } from "./samplers/mod.ts";
+import { TRIAL_DIR_ATTR } from "./study_layout.ts";
 import { WORKER_ATTR, workerDead, workerIdentity } from "./worker_identity.ts";
 import { type JournalStorage, stateRecord, type TrialTemplate } from "./storages/mod.ts";
 
@@ -48,7 +49,24 @@ export interface StudyOptions {
   readonly gracePeriodSeconds: number;
   /** Times a failed trial's parameters are enqueued again. */
   readonly retryFailed: number;
+  /**
+   * Times a trial is resumed after its worker died (the same trial's lineage); past that it
+   * becomes a plain FAIL. Default 3.
+   */
+  readonly maxWorkerRetries?: number;
   readonly log: (line: string) => void;
+}
+
+/** The system attribute set on a trial that failed because its worker died (not on its own). */
+export const WORKER_DIED_ATTR = "mrpc_tune_worker_died";
+
+/** The `fail_reason` of a trial that a signal to its worker stopped after a checkpoint. */
+export const INTERRUPTED = "interrupted";
+
+/** Whether a FAIL trial failed on its own (not stopped by a signal, not its worker dying). */
+export function failedOnItsOwn(t: Trial): boolean {
+  return t.state === TrialState.FAIL && t.systemAttrs.fail_reason !== INTERRUPTED &&
+    t.systemAttrs[WORKER_DIED_ATTR] !== true;
 }
 
 /** Whether a FAIL trial was enqueued again (a later trial names it in its retry history). */
@@ -163,33 +181,65 @@ export class Study {
    * again at once with the same parameters and `attrs` (Optuna's retry attributes), whatever
    * `retryFailed` says — an interruption is not the trial's failure, so it does not count.
    */
-  async interrupt(trial: Trial, attrs: Readonly<Record<string, unknown>>): Promise<void> {
+  async interrupt(trial: Trial): Promise<void> {
     const { storage, studyId } = this.options;
     await storage.locked(async () => {
-      await this.tell(trial, { state: "fail", reason: "interrupted" });
-      await storage.createTrials(studyId, [retryTemplate(trial, attrs)]);
+      await this.tell(trial, { state: "fail", reason: INTERRUPTED });
+      const fresh = (await storage.sync()).trialsOf(studyId)[trial.number];
+      await storage.createTrials(studyId, [retryTemplate(fresh, { resume: true })]);
     });
   }
 
+  /**
+   * Fails the RUNNING trials whose worker is gone (as Optuna's `fail_stale_trials` does) and
+   * queues each again to resume from its checkpoint, in Optuna's retry form: a trial whose
+   * worker died is not the trial's failure, so it does not count toward `nTrials` — until its
+   * lineage has lost `maxWorkerRetries` workers, when it stays a plain FAIL.
+   */
   async #failStale(state: JournalState): Promise<void> {
+    const { storage, studyId, log } = this.options;
     const now = Date.now(), grace = this.options.gracePeriodSeconds * 1000;
-    for (const t of state.trialsOf(this.options.studyId)) {
+    const bound = this.options.maxWorkerRetries ?? 3;
+    for (const t of state.trialsOf(studyId)) {
       if (t.state !== TrialState.RUNNING) continue;
       const beat = (t.systemAttrs.heartbeat as string | undefined) ?? t.datetimeStart;
       const seconds = beat ? Math.round((now - parsePyDate(beat)) / 1000) : 0;
-      let reason: string;
-      if (workerDead(t)) reason = "its worker process ended without finishing it";
-      else if (beat && seconds * 1000 > grace) reason = `no heartbeat for ${seconds} s (stale)`;
+      let why: string;
+      if (workerDead(t)) why = "its worker process ended without finishing it";
+      else if (beat && seconds * 1000 > grace) why = `no heartbeat for ${seconds} s (stale)`;
       else continue;
-      this.options.log(`Trial ${t.number}: ${reason}; marking it FAIL`);
-      await this.options.storage.write([
-        {
-          op_code: Op.SET_TRIAL_SYSTEM_ATTR,
-          trial_id: t.trialId,
-          system_attr: { fail_reason: reason },
-        },
+      const trials = state.trialsOf(studyId);
+      const lineage = [...((t.systemAttrs.retry_history as number[] | undefined) ?? []), t.number];
+      const deaths = lineage.filter((n) =>
+        n === t.number || trials[n]?.systemAttrs[WORKER_DIED_ATTR] === true
+      ).length;
+      const final = deaths >= bound;
+      const reason = final
+        ? `${why}; its worker died ${deaths} times (--max_worker_retries ${bound})`
+        : why;
+      // One attribute per record: Optuna's replay asserts it.
+      const attr = (key: string, value: unknown) => ({
+        op_code: Op.SET_TRIAL_SYSTEM_ATTR,
+        trial_id: t.trialId,
+        system_attr: { [key]: value },
+      });
+      await storage.write([
+        attr("fail_reason", reason),
+        attr(WORKER_DIED_ATTR, !final),
         stateRecord(t.trialId, TrialState.FAIL, null),
       ]);
+      if (final) {
+        log(`Trial ${t.number}: ${reason}; marking it FAIL`);
+        continue;
+      }
+      const failed = (await storage.sync()).trialsOf(studyId)[t.number];
+      const [retry] = await storage.createTrials(studyId, [
+        retryTemplate(failed, { resume: true }),
+      ]);
+      log(
+        `Trial ${t.number}: ${why}; marking it FAIL, and trial ${retry.number} resumes it from ` +
+          `its last checkpoint`,
+      );
     }
   }
 
@@ -198,30 +248,38 @@ export class Study {
     if (this.options.retryFailed <= 0) return;
     const trials = state.trialsOf(this.options.studyId);
     for (const t of trials) {
-      if (t.state !== TrialState.FAIL || retried(t, trials)) continue;
-      // Interruptions were re-queued on their own: only real failures use up retries.
+      // Interruptions and dead workers were queued again on their own: only a trial's own
+      // failures use up retries.
+      if (!failedOnItsOwn(t) || retried(t, trials)) continue;
       const history = [...((t.systemAttrs.retry_history as number[] | undefined) ?? []), t.number];
-      const failures = history.filter((n) => trials[n]?.systemAttrs.fail_reason !== "interrupted");
+      const failures = history.filter((n) => trials[n] && failedOnItsOwn(trials[n]));
       if (failures.length > this.options.retryFailed) continue;
       this.options.log(
         `Retrying trial ${t.number} (retry ${failures.length} of ${this.options.retryFailed})`,
       );
-      await this.options.storage.createTrials(this.options.studyId, [retryTemplate(t, {})]);
+      await this.options.storage.createTrials(this.options.studyId, [
+        retryTemplate(t, { resume: false }),
+      ]);
     }
   }
 }
 
-/** A WAITING copy of a failed trial, with Optuna's `failed_trial` and `retry_history`. */
-function retryTemplate(t: Trial, attrs: Readonly<Record<string, unknown>>): TrialTemplate {
+/**
+ * A WAITING copy of a failed trial, with Optuna's `failed_trial` and `retry_history`. With
+ * `resume`, it also carries the trial's checkpoint dir ({@linkcode TRIAL_DIR_ATTR}), so that it
+ * continues that run; otherwise it starts again in its own.
+ */
+function retryTemplate(t: Trial, options: { resume: boolean }): TrialTemplate {
   const history = [...((t.systemAttrs.retry_history as number[] | undefined) ?? []), t.number];
   const fixed = (t.systemAttrs.fixed_params as Record<string, ParamValue> | undefined) ?? {};
+  const dir = t.systemAttrs[TRIAL_DIR_ATTR];
   return {
     state: TrialState.WAITING,
     params: t.params,
     distributions: t.distributions,
     userAttrs: t.userAttrs,
     systemAttrs: {
-      ...attrs,
+      ...(options.resume && dir !== undefined ? { [TRIAL_DIR_ATTR]: dir } : {}),
       failed_trial: (t.systemAttrs.failed_trial as number | undefined) ?? t.number,
       retry_history: history,
       fixed_params: { ...fixed, ...t.params },
@@ -313,6 +371,12 @@ export class TrialHandle {
         await this.#refresh();
       },
     });
+  }
+
+  /** Sets a system attribute of this trial (Optuna's `storage.set_trial_system_attr`). */
+  async setSystemAttr(key: string, value: unknown): Promise<void> {
+    await this.study.options.storage.setSystemAttr(this.#trial, key, value);
+    await this.#refresh();
   }
 
   /** Records a heartbeat (a system attribute), as the stale check reads it. */

@@ -28,13 +28,20 @@ export interface TrialMetrics {
 /** What the runner is asked to run. */
 export interface TrialSpec {
   readonly number: number;
+  /**
+   * The trial whose run this is: its own number, or, for a trial that continues another's run
+   * (resumed after its worker died or a signal), that trial's (its run keeps that name).
+   */
+  readonly origin: number;
   readonly params: Readonly<Record<string, ParamValue>>;
   /** The trial's checkpoint dir. */
   readonly dir: string;
   readonly studyName: string;
   readonly objective: Objective;
-  /** Continue the interrupted run in `dir` from its latest checkpoint. */
+  /** Continue the run in `dir` from its latest complete checkpoint. */
   readonly resume: boolean;
+  /** Start again in `dir`, replacing what an earlier attempt left there (it saved no checkpoint). */
+  readonly overwrite: boolean;
 }
 
 /** How a trial ended. */

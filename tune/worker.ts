@@ -12,14 +12,21 @@
  */
 import { join } from "node:path";
 import { writeJsonAtomic } from "../io/mod.ts";
-import { removeWeights } from "../train/mod.ts";
+import {
+  hasFinalModel,
+  latestCheckpoint,
+  readRunLock,
+  removeWeights,
+  runRecords,
+} from "../train/mod.ts";
 import { bestModelPath, recoverBestModel, saveBestModel } from "./best_model.ts";
 import type { Distribution, ParamValue } from "./distributions.ts";
 import { createPruner, type PrunerName } from "./pruners/mod.ts";
-import { createSampler, GridSampler, type SamplerName } from "./samplers/mod.ts";
+import { createSampler, GridSampler, type Sampler, type SamplerName } from "./samplers/mod.ts";
 import type { SearchSpace } from "./search_space.ts";
-import { type JournalStorage, openStorage, type Trial } from "./storages/mod.ts";
+import { isFinished, type JournalStorage, openStorage, type Trial } from "./storages/mod.ts";
 import { Study, type StudyOptions, type TrialHandle } from "./study.ts";
+import { ownTrialDir, summaryPath, TRIAL_DIR_ATTR, trialDir } from "./study_layout.ts";
 import {
   bestTrial,
   directionValue,
@@ -45,17 +52,18 @@ export interface TuneSettings {
   readonly direction: "maximize" | "minimize";
   readonly seed: number;
   readonly space: SearchSpace;
+  /** A grid's values of the parameters that have them (`--lr_grid`); the others use `space`'s. */
+  readonly gridValues: ReadonlyMap<string, readonly ParamValue[]>;
   readonly retryFailed: number;
   readonly keepTrials: boolean;
   readonly heartbeatIntervalSeconds: number;
   readonly gracePeriodSeconds: number;
+  /** Times a trial is resumed after its worker died before it becomes a plain FAIL. */
+  readonly maxWorkerRetries: number;
 }
 
 /** The study user attribute naming the objective metric (`accuracy`, `f1`, `loss`). */
 export const OBJECTIVE_ATTR = "objective";
-
-/** The system attribute of a re-queued interrupted trial: the checkpoint dir it resumes. */
-export const RESUME_DIR_ATTR = "mrpc_tune_resume_dir";
 
 /** Options of {@linkcode runTuning}. */
 export interface RunTuningOptions {
@@ -70,9 +78,16 @@ export interface RunTuningOptions {
 /** Runs this worker's share of the study; returns the summary (also written to disk). */
 export async function runTuning(s: TuneSettings, options: RunTuningOptions): Promise<StudySummary> {
   const { log } = options;
+  // Before the storage is touched: a grid refused here (a float range without a step, say) must
+  // not leave a study behind.
+  const sampler = createSampler(s.sampler, {
+    seed: s.seed,
+    space: s.space,
+    gridValues: s.gridValues,
+  });
   const storage = await openStorage(s.storage);
   try {
-    const study = await openStudy(s, storage, log);
+    const study = await openStudy(s, storage, sampler, log);
     const started = Date.now();
     await recoverBestModel(storage, s.studyDir, log);
     for (;;) {
@@ -86,7 +101,7 @@ export async function runTuning(s: TuneSettings, options: RunTuningOptions): Pro
       await runOneTrial(s, study, handle, options);
     }
     const summary = summarize(s, await study.trials(), await bestModelPath(s.studyDir));
-    await writeJsonAtomic(join(s.studyDir, "study_summary.json"), summary);
+    await writeJsonAtomic(summaryPath(s.studyDir), summary);
     return summary;
   } finally {
     await storage.close();
@@ -97,6 +112,7 @@ export async function runTuning(s: TuneSettings, options: RunTuningOptions): Pro
 async function openStudy(
   s: TuneSettings,
   storage: JournalStorage,
+  sampler: Sampler,
   log: (line: string) => void,
 ): Promise<Study> {
   const direction = directionValue(s.direction);
@@ -110,7 +126,6 @@ async function openStudy(
     `Study "${s.studyName}" in ${s.storage}: ${s.sampler} sampler (seed ${s.seed}), ` +
       `${s.pruner} pruner, ${s.direction} ${s.objective}; searching ${searched}`,
   );
-  const sampler = createSampler(s.sampler, { seed: s.seed, space: s.space });
   const options: StudyOptions = {
     storage,
     studyId,
@@ -122,17 +137,33 @@ async function openStudy(
     queueOnly: sampler instanceof GridSampler,
     gracePeriodSeconds: s.gracePeriodSeconds,
     retryFailed: s.retryFailed,
+    maxWorkerRetries: s.maxWorkerRetries,
     log,
   };
   const study = new Study(options);
-  if (sampler instanceof GridSampler) {
-    await storage.locked(async (state) => {
-      if (state.trialsOf(studyId).length > 0) return;
-      log(`Grid of ${sampler.points.length} points over ${searched}`);
-      await study.enqueue(sampler.points);
-    });
-  }
+  if (sampler instanceof GridSampler) await queueGrid(study, sampler, searched);
   return study;
+}
+
+/**
+ * Queues the grid's points that no trial of the study holds yet, so that a rerun runs exactly
+ * the missing ones (a wider grid adds its new points), and says when there are none to run.
+ */
+async function queueGrid(study: Study, grid: GridSampler, searched: string): Promise<void> {
+  const { storage, studyId, log } = study.options;
+  await storage.locked(async (state) => {
+    const trials = state.trialsOf(studyId);
+    const missing = grid.missing(trials);
+    const size = `Grid of ${grid.points.length} points over ${searched}`;
+    if (missing.length === grid.points.length) {
+      log(size);
+    } else if (missing.length > 0) {
+      log(`${size}: ${missing.length} not run yet, queued`);
+    } else if (!trials.some((t) => !isFinished(t.state))) {
+      log(`${size} is complete: nothing to run`);
+    }
+    if (missing.length > 0) await study.enqueue(missing);
+  });
 }
 
 /** Runs one claimed trial to its end and records how it ended. */
@@ -147,23 +178,34 @@ async function runOneTrial(
   for (const [name, d] of s.space as Map<string, Distribution>) {
     params[name] = await handle.suggest(name, d);
   }
-  const resumeDir = handle.trial.systemAttrs[RESUME_DIR_ATTR] as string | undefined;
-  const dir = resumeDir ?? join(s.studyDir, "trials", `trial-${handle.number}`);
+  if (handle.trial.systemAttrs[TRIAL_DIR_ATTR] === undefined) {
+    // Recorded, so that a retry after a crash finds this trial's checkpoints.
+    await handle.setSystemAttr(TRIAL_DIR_ATTR, ownTrialDir(handle.number));
+  }
+  const dir = trialDir(s.studyDir, handle.trial);
+  const start = await startOf(dir, s, log);
+  const origin = (handle.trial.systemAttrs.failed_trial as number | undefined) ?? handle.number;
   log(
     `Trial ${handle.number} started: ${formatParams(params)}` +
-      (resumeDir ? ` (resuming the interrupted run in "${resumeDir}")` : ""),
+      (start.resume
+        ? ` (resuming trial ${origin} from "${start.resume}")`
+        : start.overwrite
+        ? ` (starting trial ${origin}'s run again in "${dir}": it saved no checkpoint)`
+        : ""),
   );
   const t0 = performance.now();
   const outcome = await runWithHeartbeat(s, handle, options.runner, {
     number: handle.number,
+    origin: start.resume || start.overwrite ? origin : handle.number,
     params,
     dir,
     studyName: s.studyName,
     objective: s.objective,
-    resume: resumeDir !== undefined,
+    resume: start.resume !== null,
+    overwrite: start.overwrite,
   });
   const seconds = (performance.now() - t0) / 1000;
-  await record(study, handle, outcome, { objective: s.objective, dir });
+  await record(study, handle, outcome, s.objective);
   // Keep the study's best model: copy it when this trial is the new best.
   const trials = await study.trials();
   const best = bestTrial(trials, study.options.direction);
@@ -189,6 +231,41 @@ async function runOneTrial(
     : "no complete trial yet";
   log(`Trial ${handle.number} ${what} in ${formatSeconds(seconds)}; ${bestText}`);
   if (options.onTrial) await options.onTrial(trials[handle.number], summarize(s, trials, null));
+}
+
+/**
+ * How a trial starts in `dir`: from its latest complete checkpoint when it has one (a trial
+ * taken over from a dead worker, or stopped by a signal), again from scratch over what an earlier
+ * attempt left without any checkpoint, or fresh. A process of the dead attempt that still holds
+ * the folder's lock on this host is waited for (it stops within a step once its worker is gone);
+ * a lock from another host, whose worker was found dead by its heartbeat, is removed.
+ */
+async function startOf(
+  dir: string,
+  s: TuneSettings,
+  log: (line: string) => void,
+): Promise<{ resume: string | null; overwrite: boolean }> {
+  const deadline = performance.now() + s.gracePeriodSeconds * 1000;
+  for (
+    let lock = await readRunLock(dir);
+    lock?.alive !== false && lock;
+    lock = await readRunLock(dir)
+  ) {
+    if (lock.alive === null) {
+      log(
+        `Removing the lock "${lock.path}" of process ${lock.pid} on "${lock.host}": the trial ` +
+          `it ran lost its worker`,
+      );
+      await Deno.remove(lock.path).catch(() => {});
+      break;
+    }
+    if (performance.now() > deadline) break; // train then names the holder
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const latest = await latestCheckpoint(dir);
+  if (latest) return { resume: latest.path, overwrite: false };
+  const earlier = (await hasFinalModel(dir)) || (await runRecords(dir)).length > 0;
+  return { resume: null, overwrite: earlier };
 }
 
 /** Runs the trial through `runner`, recording a heartbeat every interval while it runs. */
@@ -220,14 +297,14 @@ async function record(
   study: Study,
   handle: TrialHandle,
   outcome: TrialOutcome,
-  o: { objective: Objective; dir: string },
+  objective: Objective,
 ): Promise<void> {
   if (outcome.kind === "complete") {
-    await study.tell(handle.trial, { state: "complete", value: outcome.best[o.objective] });
+    await study.tell(handle.trial, { state: "complete", value: outcome.best[objective] });
   } else if (outcome.kind === "pruned") {
     await study.tell(handle.trial, { state: "pruned" });
   } else if (outcome.kind === "interrupted") {
-    await study.interrupt(handle.trial, { [RESUME_DIR_ATTR]: o.dir });
+    await study.interrupt(handle.trial);
   } else {
     await study.tell(handle.trial, { state: "fail", reason: outcome.reason });
   }

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Direction, floatDist, JournalFile, RandomSampler, TrialState } from "../../tune/mod.ts";
-import { assertUsageError, needsPython, runMain, SYSTEM_PYTHON, withTempDir } from "../_helpers.ts";
+import {
+  assertUsageError,
+  needsPython,
+  runMain,
+  SYSTEM_PYTHON,
+  waitFor,
+  withTempDir,
+} from "../_helpers.ts";
 import { runAndSignal } from "../train/_resume.ts";
 import { journalTrials, makeStudy } from "../tune/_study.ts";
 
@@ -64,7 +71,7 @@ Deno.test("tune --demo --sampler tpe --n_trials 4: interrupted, resumed, best/ k
     assert.equal(second.code, 0, second.stderr);
     assert.match(
       second.stderr,
-      /Trial 2 started: lr=[\d.e-]+ \(resuming the interrupted run in "[^"]*trial-1"\)/,
+      /Trial 2 started: lr=[\d.e-]+ \(resuming trial 1 from "[^"]*trial-1[/\\]checkpoint-\d+"\)/,
     );
     assert.match(second.stderr, /Resuming from "[^"]*trial-1[/\\]checkpoint-\d+" at step \d+/);
     trials = await trialsOf(journal);
@@ -199,6 +206,55 @@ Deno.test("tune --sampler grid --lr_grid 1e-5:1e-4:2 runs its four points once a
   });
 });
 
+Deno.test("tune --sampler grid: a rerun runs exactly the missing points, or says the grid is complete", async () => {
+  await withTempDir(async (dir) => {
+    const journal = join(dir, "g", "journal.log");
+    const grid = (spec: string) => [
+      ...["tune", "--demo", "--sampler", "grid", "--lr_grid", spec, "--study_name", "g"],
+      ...["--checkpoint_dir", dir, "--max_train_samples", "40", "--epochs", "1"],
+      ...["--max_eval_samples", "20", "--batch_size", "8"],
+    ];
+    // A float range has no grid: refused before the study (or its journal) exists.
+    const space = join(dir, "space.json");
+    await Deno.writeTextFile(
+      space,
+      JSON.stringify({ lr: { type: "float", low: 1e-4, high: 1e-2 } }),
+    );
+    assertUsageError(
+      await runMain([
+        "tune",
+        "--demo",
+        "--sampler",
+        "grid",
+        "--study_name",
+        "g",
+        "--checkpoint_dir",
+        dir,
+        "--search_space",
+        space,
+      ]),
+      /^error: Cannot make a grid over "lr": a float range has no grid/,
+    );
+    assert.equal(await Deno.stat(join(dir, "g")).then(() => true, () => false), false, "no study");
+    const first = await runMain(grid("1e-3:4e-3:2"));
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual((await trialsOf(journal, "g")).map((t) => t.params.lr), [1e-3, 2e-3, 4e-3]);
+    // The same grid again: nothing to run, said in one line.
+    const same = await runMain(grid("1e-3:4e-3:2"));
+    assert.equal(same.code, 0, same.stderr);
+    assert.match(same.stderr, /^Grid of 3 points over lr is complete: nothing to run$/m);
+    assert.doesNotMatch(same.stderr, /Trial \d+ started/);
+    assert.equal((await trialsOf(journal, "g")).length, 3);
+    // A wider grid: exactly its new point runs.
+    const wider = await runMain(grid("1e-3:8e-3:2"));
+    assert.equal(wider.code, 0, wider.stderr);
+    assert.match(wider.stderr, /^Grid of 4 points over lr: 1 not run yet, queued$/m);
+    const trials = await trialsOf(journal, "g");
+    assert.deepEqual(trials.map((t) => t.params.lr), [1e-3, 2e-3, 4e-3, 8e-3]);
+    assert.ok(trials.every((t) => t.state === TrialState.COMPLETE));
+  });
+});
+
 Deno.test("tune --pruner median: trials below the median of finished ones are pruned", async () => {
   await withTempDir(async (dir) => {
     // Five finished trials that reached accuracy 1.0 at every evaluation step of the demo run.
@@ -243,45 +299,35 @@ Deno.test("tune --pruner median: trials below the median of finished ones are pr
   });
 });
 
-Deno.test("tune: a killed worker's trial stops with it; the next run fails it and retries it", async () => {
+Deno.test("tune: a killed worker's trial stops with it; the next run resumes it, uncounted", async () => {
   await withTempDir(async (dir) => {
-    const args = [
-      "tune",
-      "--demo",
-      "--n_trials",
-      "1",
-      "--retry_failed",
-      "1",
-      "--checkpoint_dir",
-      dir,
-      ...QUICK,
-    ];
+    const args = ["tune", "--demo", "--n_trials", "1", "--checkpoint_dir", dir, ...QUICK];
     const killed = await runAndSignal(args, (e) => /Trial 0 started[\s\S]*epoch \d/.test(e), {
       signals: ["SIGKILL"],
     });
     assert.equal(killed.status.signal, "SIGKILL");
     // The trial process notices its worker is gone (its stdin closes) and exits.
     const trialDir = join(dir, "mrpc-tune", "trials", "trial-0");
-    for (let i = 0; i < 100; i++) {
-      const ps = await new Deno.Command("pgrep", { args: ["-f", trialDir], stdout: "piped" })
-        .output();
-      if (!ps.success) break;
-      assert.ok(i < 99, "the trial process outlived its worker");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(
+      async () =>
+        !(await new Deno.Command("pgrep", { args: ["-f", trialDir], stdout: "null" }).output())
+          .success,
+      "the trial process to end with its worker",
+    );
     const journal = join(dir, "mrpc-tune", "journal.log");
     assert.deepEqual((await trialsOf(journal)).map((t) => t.state), [TrialState.RUNNING]);
     const again = await runMain(args);
     assert.equal(again.code, 0, again.stderr);
     assert.match(
       again.stderr,
-      /Trial 0: its worker process ended without finishing it; marking it FAIL/,
+      /Trial 0: its worker process ended without finishing it; marking it FAIL, and trial 1 resumes it from its last checkpoint/,
     );
-    assert.match(again.stderr, /Retrying trial 0 \(retry 1 of 1\)/);
+    assert.doesNotMatch(again.stderr, /Retrying trial/, "no --retry_failed needed");
     const trials = await trialsOf(journal);
     assert.deepEqual(trials.map((t) => t.state), [TrialState.FAIL, TrialState.COMPLETE]);
     assert.equal(trials[1].params.lr, trials[0].params.lr);
     assert.deepEqual(trials[1].systemAttrs.retry_history, [0]);
+    assert.equal(trials[1].systemAttrs.failed_trial, 0);
   });
 });
 

@@ -157,6 +157,11 @@ export async function resumeAndCompare(run: TinyRun, ck: string, reference: Outc
     reference.best,
   ]);
   assert.deepEqual(await checkpointNames(ck), [...keep].sort(), `${what}: newest 2 plus the best`);
+  // The tokenizer goes along with every model written after the resume, although the checkpoint
+  // it was read from has been rotated away.
+  for (const folder of [ck, ...keep].map((name) => name === ck ? ck : join(ck, name))) {
+    assert.ok(await fileExists(join(folder, "vocab.txt")), `${what}: vocab.txt in ${folder}`);
+  }
   return r.stderr;
 }
 

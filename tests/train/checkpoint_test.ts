@@ -17,6 +17,7 @@ import {
   distilBertParamShapes,
   loadPretrained,
   memoryShape,
+  readTokenizerFiles,
   toMemoryLayout,
 } from "../../model/mod.ts";
 import { tinyConfig, withTempDir, writeTinyModel } from "../_helpers.ts";
@@ -72,7 +73,7 @@ Deno.test("checkpoint: save then load restores moments and state exactly; the mo
       shapes: t.shapes,
       optimizer: t.optimizer.state(),
       state: state(8),
-      tokenizerDir: t.modelDir,
+      tokenizerFiles: await readTokenizerFiles(t.modelDir),
       extraJson: { "eval_results.json": { eval_accuracy: 0.5 } },
     });
     assert.equal(path, join(ck, "checkpoint-8"));

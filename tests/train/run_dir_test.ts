@@ -100,15 +100,28 @@ Deno.test("run dir: an earlier final model is refused, --overwrite_output_dir re
       }
     }
     const model = await Deno.readFile(join(ck, "model.safetensors"));
+    const listing = async () => (await Array.fromAsync(Deno.readDir(ck))).map((e) => e.name).sort();
+    const before = await listing();
+    // A plain rerun, and --resume auto with nothing to resume: both refused, nothing changed,
+    // and neither points to the other (only --overwrite_output_dir replaces the model).
     assertUsageError(
       await runMain(args(run.dataFlags, ck), { env: ENV }),
       new RegExp(
         `^error: Checkpoint dir "${ck}" already holds a trained model \\(config\\.json, ` +
-          `model\\.safetensors\\): pass --resume auto to continue that run, ` +
+          `model\\.safetensors\\) and no checkpoint to resume: pass --overwrite_output_dir to ` +
+          `replace it, or choose another --checkpoint_dir$`,
+      ),
+    );
+    assertUsageError(
+      await runMain(args(run.dataFlags, ck, ["--resume", "auto"]), { env: ENV }),
+      new RegExp(
+        `^error: Cannot --resume auto in "${ck}": it holds no checkpoint to resume, but a ` +
+          `trained model \\(config\\.json, model\\.safetensors\\); pass ` +
           `--overwrite_output_dir to replace it, or choose another --checkpoint_dir$`,
       ),
     );
     assert.deepEqual(await Deno.readFile(join(ck, "model.safetensors")), model, "untouched");
+    assert.deepEqual(await listing(), before, "nothing added or removed");
     const again = await runMain(
       args(run.dataFlags, ck, ["--overwrite_output_dir", "--seed", "9"]),
       {
@@ -118,6 +131,35 @@ Deno.test("run dir: an earlier final model is refused, --overwrite_output_dir re
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /^Removed an earlier run from ".*" \(--overwrite_output_dir\): /m);
     assert.notDeepEqual(await Deno.readFile(join(ck, "model.safetensors")), model, "replaced");
+  });
+});
+
+Deno.test("run dir: --resume auto with no checkpoint but a run record refuses; an empty folder starts", async () => {
+  await withTempDir(async (dir) => {
+    const run = await writeTinyRun(dir, { train: 8, validation: 4 });
+    const ck = join(dir, "ck");
+    const fresh = await runMain(args(run.dataFlags, ck, ["--resume", "auto"]), { env: ENV });
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.match(fresh.stderr, /^No checkpoint in ".*" yet: starting from scratch$/m);
+    // What a run killed before its first checkpoint leaves: its record only.
+    for (const e of await Array.fromAsync(Deno.readDir(ck))) {
+      if (e.name !== "runs") await Deno.remove(join(ck, e.name), { recursive: true });
+    }
+    const [record] = await Array.fromAsync(Deno.readDir(join(ck, "runs")));
+    assertUsageError(
+      await runMain(args(run.dataFlags, ck, ["--resume", "auto"]), { env: ENV }),
+      new RegExp(
+        `^error: Cannot --resume auto in "${ck}": it holds no checkpoint to resume, but the ` +
+          `record of a run that saved no checkpoint \\(runs/${record.name}\\); pass ` +
+          `--overwrite_output_dir to replace it, or choose another --checkpoint_dir$`,
+      ),
+    );
+    const over = await runMain(
+      args(run.dataFlags, ck, ["--resume", "auto", "--overwrite_output_dir"]),
+      { env: ENV },
+    );
+    assert.equal(over.code, 0, over.stderr);
+    assert.equal((await Array.fromAsync(Deno.readDir(join(ck, "runs")))).length, 2, "both records");
   });
 });
 

@@ -31,6 +31,7 @@ export async function makeStudy(
     pruner?: Pruner;
     queueOnly?: boolean;
     retryFailed?: number;
+    maxWorkerRetries?: number;
     gracePeriodSeconds?: number;
     log?: (line: string) => void;
   } = {},
@@ -50,6 +51,7 @@ export async function makeStudy(
     queueOnly: options.queueOnly,
     gracePeriodSeconds: options.gracePeriodSeconds ?? 300,
     retryFailed: options.retryFailed ?? 0,
+    maxWorkerRetries: options.maxWorkerRetries,
     log: options.log ?? (() => {}),
   });
 }

@@ -7,9 +7,11 @@ import {
   Op,
   pyNow,
   RandomSampler,
+  TRIAL_DIR_ATTR,
   TrialPruned,
   TrialState,
   WORKER_ATTR,
+  WORKER_DIED_ATTR,
 } from "../../tune/mod.ts";
 import { withTempDir } from "../_helpers.ts";
 import { makeStudy } from "./_study.ts";
@@ -76,26 +78,26 @@ Deno.test("study: a RUNNING trial without a heartbeat past the grace period beco
   const other = { host: "elsewhere", pid: 1, pid_ns: null };
   const storage = study.options.storage;
   const old = pyNow(new Date(Date.now() - 120_000));
+  const attr = (trial_id: number, system_attr: Record<string, unknown>) => ({
+    op_code: Op.SET_TRIAL_SYSTEM_ATTR,
+    trial_id,
+    system_attr,
+  });
   await storage.write([
-    {
-      op_code: Op.SET_TRIAL_SYSTEM_ATTR,
-      trial_id: stale.trial.trialId,
-      system_attr: { [WORKER_ATTR]: other, heartbeat: old },
-    },
-  ]);
-  await storage.write([
-    {
-      op_code: Op.SET_TRIAL_SYSTEM_ATTR,
-      trial_id: young.trial.trialId,
-      system_attr: { [WORKER_ATTR]: other, heartbeat: pyNow() },
-    },
+    attr(stale.trial.trialId, { [WORKER_ATTR]: other }),
+    attr(stale.trial.trialId, { heartbeat: old }),
+    attr(young.trial.trialId, { [WORKER_ATTR]: other }),
+    attr(young.trial.trialId, { heartbeat: pyNow() }),
   ]);
   const next = await study.ask();
   assert.ok(next);
   const trials = await study.trials();
   assert.equal(trials[stale.number].state, TrialState.FAIL);
   assert.match(String(trials[stale.number].systemAttrs.fail_reason), /no heartbeat for 12\d s/);
+  assert.equal(trials[stale.number].systemAttrs[WORKER_DIED_ATTR], true);
   assert.equal(trials[young.number].state, TrialState.RUNNING);
+  // The stale trial is queued again, and this worker claimed it: it is the next trial.
+  assert.equal(next.trial.systemAttrs.failed_trial, stale.number);
   assert.ok(logs.some((l) => l.includes(`Trial ${stale.number}: no heartbeat`)));
 });
 
@@ -113,18 +115,21 @@ Deno.test("study: a RUNNING trial of a dead worker on this host fails at once", 
     {
       op_code: Op.SET_TRIAL_SYSTEM_ATTR,
       trial_id: t.trial.trialId,
-      system_attr: { [WORKER_ATTR]: { ...me, pid }, heartbeat: pyNow() },
+      system_attr: { [WORKER_ATTR]: { ...me, pid } },
     },
   ]);
-  await study.ask();
+  const retry = (await study.ask())!;
   const trials = await study.trials();
   assert.equal(trials[t.number].state, TrialState.FAIL);
   assert.equal(
     trials[t.number].systemAttrs.fail_reason,
     "its worker process ended without finishing it",
   );
-  // This worker's own RUNNING trial is never failed as dead.
+  // Queued again at once, and claimed by this worker: it is RUNNING, and it is not failed
+  // as dead (this worker's own).
+  assert.equal(retry.number, 1);
   assert.equal(trials[1].state, TrialState.RUNNING);
+  assert.deepEqual(trials[1].systemAttrs.retry_history, [0]);
 });
 
 Deno.test("study: --retry_failed enqueues a failed trial's parameters again, at most N times", async () => {
@@ -153,7 +158,8 @@ Deno.test("study: an interrupted trial is queued again with its parameters, what
   const study = await makeStudy(sampler, { nTrials: 2 });
   const t = (await study.ask())!;
   const x = await t.suggest("x", floatDist(0, 1));
-  await study.interrupt(t.trial, { mrpc_tune_resume_dir: "/runs/trial-0" });
+  await t.setSystemAttr(TRIAL_DIR_ATTR, "trials/trial-0");
+  await study.interrupt(t.trial);
   let trials = await study.trials();
   assert.equal(trials[0].state, TrialState.FAIL);
   assert.equal(trials[0].systemAttrs.fail_reason, "interrupted");
@@ -162,7 +168,7 @@ Deno.test("study: an interrupted trial is queued again with its parameters, what
   const again = (await study.ask())!;
   assert.equal(again.number, 1);
   assert.equal(await again.suggest("x", floatDist(0, 1)), x);
-  assert.equal(again.trial.systemAttrs.mrpc_tune_resume_dir, "/runs/trial-0");
+  assert.equal(again.trial.systemAttrs[TRIAL_DIR_ATTR], "trials/trial-0", "it resumes trial 0");
   await study.tell(again.trial, { state: "complete", value: 1 });
   await study.optimize(() => 0);
   trials = await study.trials();
@@ -171,4 +177,53 @@ Deno.test("study: an interrupted trial is queued again with its parameters, what
     TrialState.COMPLETE,
     TrialState.COMPLETE,
   ]);
+});
+
+Deno.test("study: a dead worker's trial resumes in Optuna's retry form, uncounted, at most N times", async () => {
+  const logs: string[] = [];
+  const study = await makeStudy(sampler, {
+    nTrials: 2,
+    maxWorkerRetries: 3,
+    log: (l) => logs.push(l),
+  });
+  const first = (await study.ask())!;
+  const x = await first.suggest("x", floatDist(0, 1));
+  await first.setSystemAttr(TRIAL_DIR_ATTR, "trials/trial-0");
+  const gone = new Deno.Command("true").spawn();
+  await gone.status;
+  const me = first.trial.systemAttrs[WORKER_ATTR] as Record<string, unknown>;
+  /** Makes trial `n` look like a trial whose worker process has ended. */
+  const kill = (n: number) =>
+    study.options.storage.write([{
+      op_code: Op.SET_TRIAL_SYSTEM_ATTR,
+      trial_id: n,
+      system_attr: { [WORKER_ATTR]: { ...me, pid: gone.pid } },
+    }]);
+  // Three deaths in a row: trials 1 and 2 resume trial 0's run; the third death is final.
+  let current = first;
+  for (const expected of [1, 2]) {
+    await kill(current.trial.trialId);
+    current = (await study.ask())!;
+    assert.equal(current.number, expected);
+    assert.equal(await current.suggest("x", floatDist(0, 1)), x, "same parameters");
+    assert.equal(current.trial.systemAttrs[TRIAL_DIR_ATTR], "trials/trial-0", "trial 0's dir");
+    assert.equal(current.trial.systemAttrs.failed_trial, 0);
+    const trials = await study.trials();
+    assert.equal(countedTrials(trials), 1, "a dead worker's trial does not count");
+  }
+  await kill(current.trial.trialId);
+  const fresh = (await study.ask())!;
+  let trials = await study.trials();
+  assert.deepEqual(trials[2].systemAttrs.retry_history, [0, 1]);
+  assert.equal(trials[2].state, TrialState.FAIL);
+  assert.equal(trials[2].systemAttrs[WORKER_DIED_ATTR], false, "a plain FAIL now");
+  assert.match(
+    String(trials[2].systemAttrs.fail_reason),
+    /died 3 times \(--max_worker_retries 3\)/,
+  );
+  assert.equal(fresh.number, 3, "no retry: a new trial");
+  assert.equal(fresh.trial.systemAttrs.failed_trial, undefined);
+  trials = await study.trials();
+  assert.equal(countedTrials(trials), 2, "the plain FAIL counts, with the new trial");
+  assert.ok(logs.some((l) => /^Trial 0: .*trial 1 resumes it from its last checkpoint$/.test(l)));
 });

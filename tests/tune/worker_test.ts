@@ -17,6 +17,7 @@ import {
   type TuneSettings,
 } from "../../tune/mod.ts";
 import { loadStudyReport, renderStudyReport } from "../../reports/mod.ts";
+import { COMPLETE_MARKER } from "../../train/mod.ts";
 import { withTempDir } from "../_helpers.ts";
 import { journalTrials } from "./_study.ts";
 
@@ -33,10 +34,12 @@ function settings(dir: string, over: Partial<TuneSettings> = {}): TuneSettings {
     direction: "maximize",
     seed: 1,
     space: new Map([["lr", floatDist(1e-6, 1e-4, { log: true })]]),
+    gridValues: new Map(),
     retryFailed: 0,
     keepTrials: false,
     heartbeatIntervalSeconds: 60,
     gracePeriodSeconds: 300,
+    maxWorkerRetries: 3,
     ...over,
   };
 }
@@ -58,6 +61,7 @@ class FakeRunner implements TrialRunner {
     const { curve, end } = this.plan(spec);
     await Deno.mkdir(join(spec.dir, "checkpoint-10"), { recursive: true });
     await Deno.writeTextFile(join(spec.dir, "checkpoint-10", "model.safetensors"), "ck");
+    await Deno.writeTextFile(join(spec.dir, "checkpoint-10", COMPLETE_MARKER), "{}");
     for (const [i, acc] of curve.entries()) {
       if (await report((i + 1) * 10, metrics(acc))) {
         return { kind: "pruned" as const, step: (i + 1) * 10 };

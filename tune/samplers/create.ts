@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ParamValue } from "../distributions.ts";
 import type { SearchSpace } from "../search_space.ts";
 import { GridSampler } from "./grid.ts";
 import { RandomSampler } from "./random.ts";
@@ -15,10 +16,17 @@ export const SAMPLER_NAMES = ["tpe", "random", "grid"] as const;
 /** A `--sampler` name. */
 export type SamplerName = typeof SAMPLER_NAMES[number];
 
-/** The sampler `name` with `seed` over `space` (the grid needs the space; the others ignore it). */
+/**
+ * The sampler `name` with `seed` over `space` (the grid needs the space and, where given, each
+ * parameter's grid values; the others ignore both).
+ */
 export function createSampler(
   name: SamplerName,
-  options: { seed: number; space: SearchSpace },
+  options: {
+    seed: number;
+    space: SearchSpace;
+    gridValues?: ReadonlyMap<string, readonly ParamValue[]>;
+  },
 ): Sampler {
   switch (name) {
     case "tpe":
@@ -26,6 +34,6 @@ export function createSampler(
     case "random":
       return new RandomSampler({ seed: options.seed });
     case "grid":
-      return new GridSampler(options.space);
+      return new GridSampler(options.space, options.gridValues);
   }
 }

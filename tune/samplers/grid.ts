@@ -10,6 +10,7 @@
 import { InputError } from "../../core/mod.ts";
 import type { Distribution, ParamValue } from "../distributions.ts";
 import { gridPoints, type SearchSpace } from "../search_space.ts";
+import type { Trial } from "../storages/mod.ts";
 import type { Sampler, SamplerContext } from "./sampler.ts";
 
 /** The grid's points as enqueued trials (see module docs). */
@@ -18,9 +19,29 @@ export class GridSampler implements Sampler {
   /** Every point of the grid, in the space's order. */
   readonly points: readonly Record<string, ParamValue>[];
 
-  /** The grid of `space` (an `InputError` when a parameter has no grid, e.g. a float range). */
-  constructor(space: SearchSpace) {
-    this.points = gridPoints(space);
+  /**
+   * The grid of `space`, with `values` for the parameters that have them (`--lr_grid`); an
+   * `InputError` when a parameter has no grid (a float range without a step).
+   */
+  constructor(
+    space: SearchSpace,
+    values: ReadonlyMap<string, readonly ParamValue[]> = new Map(),
+  ) {
+    this.points = gridPoints(space, values);
+  }
+
+  /**
+   * The points no trial of `trials` holds (by its enqueued `fixed_params`, else its parameters):
+   * what a rerun still has to run. A trial of any state holds its point; a trial whose worker
+   * died is retried with the same point, so it stays held.
+   */
+  missing(trials: readonly Trial[]): Record<string, ParamValue>[] {
+    const held = trials.map((t) =>
+      (t.systemAttrs.fixed_params as Record<string, ParamValue> | undefined) ?? t.params
+    );
+    return this.points.filter((p) =>
+      !held.some((h) => Object.entries(p).every(([k, v]) => h[k] === v))
+    );
   }
 
   /** Never called for an enqueued point (its values are fixed); any other trial is refused. */

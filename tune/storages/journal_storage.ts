@@ -71,8 +71,17 @@ export class JournalStorage {
     return this.#state;
   }
 
-  /** Appends records written by this worker. */
+  /**
+   * Appends records written by this worker. An attribute record sets exactly one attribute:
+   * Optuna's replay asserts it, so anything else would make the study unreadable in Python.
+   */
   async write(records: readonly Record<string, unknown>[]): Promise<void> {
+    for (const r of records) {
+      const attrs = r.system_attr ?? r.user_attr;
+      if (attrs !== undefined && Object.keys(attrs as object).length !== 1) {
+        throw new Error(`A journal attribute record must set one attribute: ${JSON.stringify(r)}`);
+      }
+    }
     await this.backend.append(
       records.map((r) => ({ ...r, worker_id: this.workerId }) as JournalRecord),
     );
