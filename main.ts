@@ -6,7 +6,15 @@
  * @module
  */
 import { COMMANDS, formatHelp, UsageError, versionLine } from "./cli/mod.ts";
-import { exitCodeOf, InputError, Interrupted, RunError } from "./core/mod.ts";
+import {
+  describeFailure,
+  exitCodeOf,
+  InputError,
+  Interrupted,
+  isNetworkError,
+  osCause,
+  RunError,
+} from "./core/mod.ts";
 
 function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;
@@ -25,16 +33,19 @@ function topLevelHelp(): string {
 }
 
 /**
- * One line for an error that reached the top: ours carry their own message; file-system and
- * network errors from Deno name the operation and the path (`Permission denied (os error 13):
- * mkdir 'models'`); anything else is a bug, named as such.
+ * One line for an error that reached the top: ours carry their own message; an operating-system
+ * error (a full disk, a refused permission) and a network error are said as what they are, the
+ * runtime's message naming the operation and the path (`Permission denied (os error 13): mkdir
+ * 'models'`); anything else is a bug, named as such.
  */
 export function describeError(err: unknown): string {
-  if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) {
-    return err.message;
-  }
-  if (err instanceof Error && Object.values(Deno.errors).some((E) => err instanceof E)) {
-    return `${err.name}: ${err.message}`;
+  const os = osCause(err) !== null ||
+    (err instanceof Error && Object.values(Deno.errors).some((E) => err instanceof E));
+  if (os) return (err as Error).message.split("\n")[0];
+  const network = err instanceof TypeError &&
+    /fetch failed|error sending request|connect|dns/i.test(err.message);
+  if (network || (isNetworkError(err) && !(err instanceof TypeError))) {
+    return `network error: ${describeFailure(err, 0)}`;
   }
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return `${text.split("\n")[0]} (an internal error: run with MRPC_TUNE_DEBUG=1 for the stack, ` +
@@ -60,7 +71,8 @@ export async function runCli(
     if (!command) throw new UsageError(`Unknown command "${name}" (try --help)`);
     if (rest.includes("--help") || rest.includes("-h")) {
       const about = command.details ? `${command.summary}\n\n${command.details}` : command.summary;
-      console.log(formatHelp(`mrpc-tune ${name} [flags]`, about, command.options));
+      const usage = `mrpc-tune ${name} [flags]${command.args ? ` ${command.args}` : ""}`;
+      console.log(formatHelp(usage, about, command.options));
       return 0;
     }
     return await command.execute(rest, env);

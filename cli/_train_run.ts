@@ -22,6 +22,7 @@ import { blasChoice } from "./common_options.ts";
 import { GracefulStop } from "./_signals.ts";
 import { startTracking, wandbSettings } from "./_tracking.ts";
 import { inTrialMode, TrialChannel } from "./_trial_channel.ts";
+import { withOfflineAdvice } from "./_offline.ts";
 
 /** Progress and notes go to stderr; results to stdout. */
 export function log(line: string): void {
@@ -55,12 +56,17 @@ export async function trainWith(
   try {
     await wandbSettings(config, env); // bad W&B settings are input errors, found before downloads
     const hub = { ...hubOptionsFromEnv(env), forceDownload: config.force_download };
-    const setup = await prepareTraining(config, {
-      hub,
-      data: options.data,
-      explicit: options.explicit,
-      log,
-    });
+    const setup = await withOfflineAdvice(
+      () => prepareTraining(config, { hub, data: options.data, explicit: options.explicit, log }),
+      {
+        command: "train",
+        hub,
+        model: config.resume === undefined ? config.model : "", // a resumed run's is its own
+        splits: options.data
+          ? {}
+          : { train: config.train_file, validation: config.validation_file },
+      },
+    );
     const unregister = stop.onExit(() => setup.lock.release());
     try {
       if (options.banner) log(options.banner);

@@ -45,11 +45,16 @@ export class ProcessTrialRunner implements TrialRunner {
     this.#env = env;
   }
 
-  /** Passes a stop signal to the running trial (it saves and ends; the trial then fails). */
+  /** Passes a stop signal to the running trial (it saves a checkpoint and ends, interrupted). */
   signal(name: StopSignalName): void {
     try {
       this.#child?.kill(name);
     } catch { /* already gone */ }
+  }
+
+  /** Asks the running trial to save a checkpoint and end (SIGTERM). */
+  stop(): void {
+    this.signal("SIGTERM");
   }
 
   async run(

@@ -27,6 +27,8 @@ export interface Command {
   readonly documentedOptions?: readonly OptionSpec[];
   /** More about the command, shown by `--help` after the summary. */
   readonly details?: string;
+  /** The usage line's arguments after `[flags]` (`PATH...`), for commands that take some. */
+  readonly args?: string;
   /** Parses `argv` against `options` and runs the command; resolves to the exit code. */
   execute(argv: readonly string[], env: Env): Promise<number>;
 }

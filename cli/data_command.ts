@@ -13,13 +13,15 @@
 import { FORCE_DOWNLOAD_OPTION, MAX_SEQ_LENGTH_OPTION, MODEL_OPTION } from "./common_options.ts";
 import { type CommandContext, defineCommand } from "./command.ts";
 import type { OptionSpec, OptionValuesOf } from "./options.ts";
-import { hubOptionsFromEnv, withCacheHint } from "../hub/mod.ts";
+import { withOfflineAdvice } from "./_offline.ts";
+import { type HubOptions, hubOptionsFromEnv, withCacheHint } from "../hub/mod.ts";
 import {
   loadMrpcSplit,
   loadTokenizer,
   MRPC_HUB_FILES,
   MRPC_HUB_REPO,
   type PairExample,
+  type PairTokenizer,
   type SplitName,
   type TokenStats,
   tokenStats,
@@ -88,6 +90,21 @@ function countLabels(examples: readonly PairExample[]): { count: number; positiv
 
 async function runData(values: DataValues, context: CommandContext): Promise<number> {
   const hub = { ...hubOptionsFromEnv(context.env), forceDownload: values.force_download };
+  const { loaded, tokenizer } = await withOfflineAdvice(() => load(values, hub), {
+    command: "data",
+    hub,
+    model: values.model,
+    splits: {
+      train: values.train_file,
+      validation: values.validation_file,
+      test: values.test_file,
+    },
+  });
+  return summarizeSplits(values, loaded, tokenizer);
+}
+
+/** The three splits (files or the Hub) and the tokenizer. */
+async function load(values: DataValues, hub: HubOptions) {
   const loaded: { split: SplitName; examples: PairExample[]; source: string }[] = [];
   for (const { split, flag } of SPLITS) {
     const file = values[flag];
@@ -101,12 +118,20 @@ async function runData(values: DataValues, context: CommandContext): Promise<num
       source: file ?? `Hub ${MRPC_HUB_REPO}/${MRPC_HUB_FILES[split]}`,
     });
   }
-  const requested = values.max_seq_length;
-  const model = values.model;
   const tokenizer = await withCacheHint(
     hub,
-    () => loadTokenizer(model, { maxSeqLength: requested, hub }),
+    () => loadTokenizer(values.model, { maxSeqLength: values.max_seq_length, hub }),
   );
+  return { loaded, tokenizer };
+}
+
+/** Prints the splits' summary (see the module docs). */
+function summarizeSplits(
+  values: DataValues,
+  loaded: readonly { split: SplitName; examples: PairExample[]; source: string }[],
+  tokenizer: PairTokenizer,
+): number {
+  const requested = values.max_seq_length;
   const maxSeqLength = tokenizer.maxSeqLength;
   if (maxSeqLength < requested) {
     console.error(
@@ -138,7 +163,7 @@ async function runData(values: DataValues, context: CommandContext): Promise<num
     const { p50, p90, max, truncated } = all;
     console.log(JSON.stringify({ splits, tokens: { p50, p90, max, truncated } }));
   } else {
-    console.log(formatTable(summaries, all, { model, maxSeqLength }));
+    console.log(formatTable(summaries, all, { model: values.model, maxSeqLength }));
   }
   return 0;
 }

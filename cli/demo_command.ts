@@ -6,7 +6,9 @@
  *
  * @module
  */
+import os from "node:os";
 import { join } from "node:path";
+import { processAlive } from "../core/mod.ts";
 import {
   encodeExamples,
   generateParaphraseTask,
@@ -21,8 +23,8 @@ import {
   predict,
   savePretrained,
 } from "../model/mod.ts";
-import { exists, writeJsonAtomic } from "../io/mod.ts";
-import { checkWritableDir, type InlineData, type TrainConfig } from "../train/mod.ts";
+import { checkWritableDir, exists, writeJsonAtomic } from "../io/mod.ts";
+import type { InlineData, TrainConfig } from "../train/mod.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { type OptionSpec, parseOptions, UsageError } from "./options.ts";
 import { resolveTrainRun, TRAIN_OPTIONS, type TrainOptionValues } from "./train_options.ts";
@@ -149,9 +151,29 @@ async function claimDemoDir(dir: string): Promise<boolean> {
   if (await exists(marker)) return true;
   const entries = await Array.fromAsync(Deno.readDir(dir)).catch(() => null);
   if (entries !== null && entries.length > 0) return false;
-  await checkWritableDir(dir);
+  await checkWritableDir(dir, { what: "--checkpoint_dir" });
   await writeJsonAtomic(marker, { made_by: "mrpc-tune demo", created: new Date().toISOString() });
   return true;
+}
+
+/** The temporary folders of demo runs: `<tmp>/mrpc-tune-demo-*`, each with its owner in it. */
+const DEMO_TMP_PREFIX = "mrpc-tune-demo-";
+const DEMO_OWNER = ".owner.json";
+
+/**
+ * Removes the temporary folders that demo runs killed on this host left (kill -9, a killed
+ * tuning worker's trials): their owner process is gone. Best effort, never in the way of a run.
+ */
+async function sweepDeadDemoDirs(): Promise<void> {
+  const tmp = os.tmpdir();
+  for (const e of await Array.fromAsync(Deno.readDir(tmp)).catch(() => [])) {
+    if (!e.isDirectory || !e.name.startsWith(DEMO_TMP_PREFIX)) continue;
+    const dir = join(tmp, e.name);
+    const owner = await Deno.readTextFile(join(dir, DEMO_OWNER)).then(JSON.parse, () => null);
+    if (owner?.host !== os.hostname() || !Number.isInteger(owner?.pid)) continue;
+    if (processAlive(owner.pid)) continue;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
 }
 
 /**
@@ -174,8 +196,13 @@ export async function runDemo(
     config = Object.freeze({ ...config, overwrite_output_dir: true });
   }
   const stop = new GracefulStop({ log, repeatExits: !inTrialMode(context.env) });
-  const demoDir = await Deno.makeTempDir({ prefix: "mrpc-tune-demo-" });
+  await sweepDeadDemoDirs();
+  const demoDir = await Deno.makeTempDir({ prefix: DEMO_TMP_PREFIX });
   const unregister = stop.onExit(() => Deno.removeSync(demoDir, { recursive: true }));
+  await Deno.writeTextFile(
+    join(demoDir, DEMO_OWNER),
+    JSON.stringify({ pid: Deno.pid, host: os.hostname() }),
+  );
   try {
     const data = await writeDemoModel(demoDir, {
       seed: config.seed,

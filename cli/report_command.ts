@@ -5,11 +5,12 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { InputError } from "../core/mod.ts";
+import { checkWritableDir } from "../io/mod.ts";
 import { writeRunReport, writeStudyReport } from "../reports/mod.ts";
 import { findRecords, readRecordJson, RECORD_FILES, type RunMeta } from "../tracking/mod.ts";
-import { checkStorageSpec } from "../tune/mod.ts";
+import { checkStorageSpec, defaultJournal, reportPath } from "../tune/mod.ts";
 import { defineCommand } from "./command.ts";
 import { type OptionSpec, UsageError } from "./options.ts";
 
@@ -70,25 +71,29 @@ export const REPORT_COMMAND = defineCommand({
       throw new UsageError("Give either --study_name NAME (a study) or --run DIR (a run)");
     }
     let written: string;
+    // The page's folder must take it: checked before anything is read or rendered.
+    const writable = (output: string) =>
+      checkWritableDir(dirname(output), {
+        what: values.output === undefined ? "the report folder" : "--output",
+      });
     if (values.run !== undefined) {
       if (values.storage !== undefined) throw new UsageError("--storage applies to --study_name");
       const dir = await runRecord(values.run);
-      written = await writeRunReport(dir, values.output ?? join(dir, "report.html"));
+      const output = values.output ?? join(dir, "report.html");
+      await writable(output);
+      written = await writeRunReport(dir, output);
     } else {
       const studyName = values.study_name!;
       const studyDir = join(values.checkpoint_dir, studyName);
-      const storage = values.storage ?? join(studyDir, "journal.log");
+      const storage = values.storage ?? defaultJournal(studyDir);
       checkStorageSpec(storage);
       if (!storage.includes("://")) {
         const found = await Deno.stat(storage).then(() => true, () => false);
         if (!found) throw new InputError(`Invalid --storage "${storage}": no such study journal`);
       }
-      written = await writeStudyReport({
-        storage,
-        studyName,
-        studyDir,
-        output: values.output ?? join(studyDir, "report.html"),
-      });
+      const output = values.output ?? reportPath(studyDir);
+      await writable(output);
+      written = await writeStudyReport({ storage, studyName, studyDir, output });
     }
     console.log(written);
     return 0;

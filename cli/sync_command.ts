@@ -42,7 +42,10 @@ async function sync(argv: readonly string[], env: Env): Promise<number> {
   const paths: string[] = [];
   const values = parseOptions(SYNC_OPTIONS, argv, { positionals: paths });
   if (paths.length === 0) {
-    throw new UsageError("Missing what to sync: give run record folders or checkpoint dirs");
+    throw new UsageError(
+      "Missing what to sync: give the run records to upload, as folders (runs/<id>) or " +
+        "checkpoint dirs whose runs/ hold them, e.g. `deno task sync models` (see sync --help)",
+    );
   }
   const records: string[] = [];
   for (const path of paths) {
@@ -101,5 +104,9 @@ export const SYNC_COMMAND: Command = {
   name: "sync",
   summary: "Upload local run records to Weights & Biases (as wandb sync; --status lists them)",
   options: SYNC_OPTIONS,
+  args: "PATH...",
+  details: "PATH: a run record folder (<checkpoint_dir>/runs/<id>, where train and tune write " +
+    "them) or a checkpoint dir (every record under its runs/). Records already on W&B are " +
+    "skipped; --status lists each record's state without uploading anything.",
   execute: sync,
 };

@@ -8,21 +8,28 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { exitCodeOf, InputError, Interrupted, RunError } from "../core/mod.ts";
-import { readJsonFile } from "../io/mod.ts";
+import { checkWritableDir, readJsonFile } from "../io/mod.ts";
 import { writeStudyReport } from "../reports/mod.ts";
 import { resolveWandbSettings } from "../tracking/mod.ts";
 import {
   checkStorageSpec,
+  defaultJournal,
   formatParams,
+  gridPoints,
   IMPORTANCE_METHOD,
+  isRedisStorage,
   type Objective,
+  type ParamValue,
   parseLrGrid,
   parseSearchSpace,
+  reportPath,
   runTuning,
+  studyRunsDir,
   studySpace,
   type StudySummary,
+  summaryPath,
   type Trial,
   type TuneSettings,
 } from "../tune/mod.ts";
@@ -101,9 +108,7 @@ async function resolveTune(
     );
   }
   const studyDir = join(checkpointDir, studyName);
-  const storage = values.storage === undefined
-    ? join(studyDir, "journal.log")
-    : String(values.storage);
+  const storage = values.storage === undefined ? defaultJournal(studyDir) : String(values.storage);
   checkStorageSpec(storage);
   const fixed = parseFixed(values.fixed);
   // Train flags given to tune are fixed for every trial, like --fixed.
@@ -116,7 +121,7 @@ async function resolveTune(
     await readJsonFile(String(values.search_space), { what: "--search_space" }),
     {
       file: String(values.search_space),
-      knownFlags: new Set([...trainFlags].filter((n) => !PER_TRIAL.has(n))),
+      flags: new Map(TRAIN_OPTIONS.filter((o) => !PER_TRIAL.has(o.name)).map((o) => [o.name, o])),
     },
   );
   if (values.demo) {
@@ -133,6 +138,18 @@ async function resolveTune(
     demo: values.demo,
   });
   if (space.size === 0) throw new InputError("Nothing to search: every parameter is fixed");
+  const gridValues: Map<string, readonly ParamValue[]> = lrGrid && space.has("lr")
+    ? new Map([["lr", lrGrid]])
+    : new Map();
+  if (values.sampler === "grid") gridPoints(space, gridValues); // a space with no grid: refused now
+  // Where the study writes (its folder; its journal's, when a file): checked before any trial.
+  const undo = await checkWritableDir(studyDir, { what: "--checkpoint_dir" });
+  if (!isRedisStorage(storage)) {
+    await checkWritableDir(dirname(storage), { what: "--storage" }).catch(async (err) => {
+      await undo(); // the folders just made for the study, still empty
+      throw err;
+    });
+  }
   const objective = values.objective;
   const settings: TuneSettings = {
     studyName,
@@ -146,12 +163,13 @@ async function resolveTune(
     direction: values.direction ?? (objective === "loss" ? "minimize" : "maximize"),
     seed: values.seed,
     space,
-    gridValues: lrGrid && space.has("lr") ? new Map([["lr", lrGrid]]) : new Map(),
+    gridValues,
     retryFailed: values.retry_failed,
     keepTrials: values.keep_trials,
     heartbeatIntervalSeconds: values.heartbeat_interval,
     gracePeriodSeconds: values.grace_period,
     maxWorkerRetries: values.max_worker_retries,
+    storageTimeoutSeconds: values.storage_timeout,
   };
   return { settings, fixed };
 }
@@ -188,12 +206,12 @@ async function tune(values: TuneValues, { given, env }: CommandContext): Promise
     await tracker?.finish(exitCode || (stop.signal ? 130 : 0));
   }
   printSummary(summary);
-  log(`Summary: ${join(studyDir, "study_summary.json")}`);
+  log(`Summary: ${summaryPath(studyDir)}`);
   await writeStudyReport({
     storage,
     studyName,
     studyDir,
-    output: join(studyDir, "report.html"),
+    output: reportPath(studyDir),
     seed: settings.seed,
   }).then(
     (path) => log(`Report: ${path}`),
@@ -263,7 +281,7 @@ async function startStudyRun(
   );
   if (settings.mode === "disabled") return null;
   return await RunTracker.start({
-    runsDir: join(s.studyDir, "runs"),
+    runsDir: studyRunsDir(s.studyDir),
     // One summary run per worker session: workers and resumed sessions never share a run.
     runId: `${s.studyName.replace(/[^\w-]/g, "-").slice(0, 40)}-study-${Date.now().toString(36)}`,
     config: {

@@ -108,6 +108,16 @@ export const TUNE_ONLY_OPTIONS = [
     description: "Keep every trial's weights (default: only the best, in best/)",
   },
   {
+    name: "storage_timeout",
+    type: "float",
+    default: 60,
+    min: 0,
+    minExclusive: true,
+    metavar: "SECONDS",
+    description: "Retry a lost Redis storage this long (a Redis restart is survived); then " +
+      "stop, the running trial checkpointed",
+  },
+  {
     name: "heartbeat_interval",
     type: "float",
     default: 60,
@@ -161,12 +171,13 @@ export const TUNE_OPTIONS = [...TUNE_TRAIN_OPTIONS, ...TUNE_ONLY_OPTIONS];
 export type TuneValues = OptionValuesOf<typeof TUNE_OPTIONS>;
 
 /**
- * What `tune --demo` fixes unless given: a trial of the offline demo in seconds (2000 pairs,
- * 3 epochs of batch 8, a 200-pair validation set); its lr range is the demo model's.
+ * What `tune --demo` fixes unless given: a trial of the offline demo in about 20 s on 2 cores
+ * (its 8000 generated pairs, 3 epochs of batch 32, a 200-pair validation set), long enough that
+ * the tiny model learns at every rate of the demo's lr range (measured: 0.85 to 0.94 accuracy
+ * over 5e-4 to 3.5e-3, against a majority baseline of 0.715).
  */
 export const TUNE_DEMO_DEFAULTS = {
-  max_train_samples: 2000,
   max_eval_samples: 200,
   epochs: 3,
-  batch_size: 8,
+  batch_size: 32,
 } as const;

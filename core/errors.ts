@@ -13,16 +13,19 @@
 
 /** Bad input: the CLI prints the message on one line, without a stack trace, and exits 2. */
 export class InputError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "InputError";
   }
 }
 
-/** A runtime failure (network, disk, divergence): one line, exit code 1. */
+/**
+ * A runtime failure (network, disk, divergence): one line, exit code 1. `cause` keeps the
+ * underlying error (an OS error's code, say) for code that words it for its own operation.
+ */
 export class RunError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "RunError";
   }
 }

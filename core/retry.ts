@@ -151,7 +151,11 @@ export interface Attempt {
  */
 export async function withRetries<T>(
   policy: RetryPolicy,
-  options: { timeoutMs: number },
+  options: {
+    timeoutMs: number;
+    /** Told why a try failed, before the wait for the next one. */
+    onRetry?: (reason: string) => void;
+  },
   attempt: (a: Attempt) => Promise<T>,
 ): Promise<T> {
   const start = performance.now();
@@ -174,6 +178,7 @@ export async function withRetries<T>(
         const seconds = (performance.now() - start) / 1000;
         throw new RetriesExhausted(describeFailure(err, options.timeoutMs), n, seconds);
       }
+      options.onRetry?.(describeFailure(err, options.timeoutMs));
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
-import { InputError } from "../core/mod.ts";
+import { excerptValue, InputError } from "../core/mod.ts";
 import type { PairExample, SplitName } from "./example.ts";
 
 /** The Hub dataset that holds MRPC. */
@@ -45,7 +45,7 @@ function asInteger(value: unknown): number | null {
 }
 
 function show(value: unknown): string {
-  return typeof value === "bigint" ? `${value}` : JSON.stringify(value) ?? String(value);
+  return excerptValue(value);
 }
 
 /** Turns one parquet row into a PairExample, or throws an InputError naming the row. */

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { InputError } from "../core/mod.ts";
+import { excerpt, InputError } from "../core/mod.ts";
 import type { PairExample } from "./example.ts";
 
 const LABELLED_HEADER = ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"];
@@ -75,7 +75,7 @@ export function parseMrpcTsv(text: string, options: ParseMrpcTsvOptions): PairEx
   const labelled = sameColumns(header, LABELLED_HEADER);
   if (!labelled && !sameColumns(header, UNLABELLED_HEADER)) {
     throw new InputError(
-      `Cannot read "${source}" line 1: unknown header "${stripCr(lines[0])}" (expected ` +
+      `Cannot read "${source}" line 1: unknown header ${excerpt(stripCr(lines[0]))} (expected ` +
         `"${LABELLED_HEADER.join("\\t")}" or "${UNLABELLED_HEADER.join("\\t")}")`,
     );
   }
@@ -116,12 +116,14 @@ function parseLabel(raw: string, source: string, lineNo: number): 0 | 1 {
   const v = raw.trim();
   if (!/^[+-]?\d+$/.test(v)) {
     throw new InputError(
-      `Cannot read "${source}" line ${lineNo}: label "${raw}" is not an integer`,
+      `Cannot read "${source}" line ${lineNo}: label ${excerpt(raw)} is not an integer`,
     );
   }
   const n = Number(v);
   if (n !== 0 && n !== 1) {
-    throw new InputError(`Cannot read "${source}" line ${lineNo}: label "${raw}" is not 0 or 1`);
+    throw new InputError(
+      `Cannot read "${source}" line ${lineNo}: label ${excerpt(raw)} is not 0 or 1`,
+    );
   }
   return n;
 }
@@ -130,7 +132,7 @@ function parseIndex(raw: string, source: string, lineNo: number): number {
   const v = raw.trim();
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
     throw new InputError(
-      `Cannot read "${source}" line ${lineNo}: index "${raw}" is not a non-negative integer`,
+      `Cannot read "${source}" line ${lineNo}: index ${excerpt(raw)} is not a non-negative integer`,
     );
   }
   return Number(v);

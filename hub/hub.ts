@@ -170,6 +170,34 @@ export function hubOptionsFromEnv(env: Record<string, string | undefined>): HubO
   });
 }
 
+/**
+ * A file could not be downloaded (the Hub could not be reached, or answered with something
+ * unusable): a `RunError` whose message is the one line for that file, and whose fields let a
+ * command say at once everything else it would have needed from the Hub.
+ */
+export class HubDownloadFailed extends RunError {
+  /** The Hub's origin (`https://huggingface.co`). */
+  readonly endpoint: string;
+  /** Why, in a few words (`host not found (DNS) (gave up after 5 tries in 15.0 s)`). */
+  readonly reason: string;
+  /** The file, as people read it (`"config.json" of model "distilbert-base-uncased"`). */
+  readonly file: string;
+  /** The Hub could not be reached (or kept failing), rather than answering with a refusal. */
+  readonly unreachable: boolean;
+
+  constructor(
+    message: string,
+    details: { endpoint: string; reason: string; file: string; unreachable: boolean },
+  ) {
+    super(message);
+    this.name = "HubDownloadFailed";
+    this.endpoint = details.endpoint;
+    this.reason = details.reason;
+    this.file = details.file;
+    this.unreachable = details.unreachable;
+  }
+}
+
 /** What a user can do when the Hub cannot be reached for a file of `repoType`. */
 function offlineHint(repoType: RepoType): string {
   const local = repoType === "dataset"
@@ -328,9 +356,15 @@ export async function downloadFile(
     const reason = err instanceof Error && !isNetworkError(err)
       ? err.message
       : describeFailure(err, etagTimeoutMs);
-    throw new RunError(
+    throw new HubDownloadFailed(
       `Cannot download ${file.describe} from "${endpointOrigin}": ${reason}; ` +
         offlineHint(repoType),
+      {
+        endpoint: endpointOrigin,
+        reason,
+        file: file.describe,
+        unreachable: !(err instanceof HubReplyError),
+      },
     );
   }
 }

@@ -16,6 +16,7 @@
 export {
   downloadFile,
   type DownloadOptions,
+  HubDownloadFailed,
   type HubOptions,
   hubOptionsFromEnv,
   isRepoId,

@@ -5,6 +5,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import { fileError } from "../core/mod.ts";
 
 async function fsyncPath(path: string): Promise<void> {
   try {
@@ -22,20 +23,29 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** Writes `data` to `path` through `path.tmp-<pid>`, fsync and rename. */
+/**
+ * Writes `data` to `path` through `path.tmp-<pid>`, fsync and rename. A failure (a full disk, a
+ * read-only file system) leaves `path` as it was, no temporary, and is one line naming the path
+ * and the cause (a `RunError`).
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${path}.tmp-${Deno.pid}`;
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
+    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, path);
+    await fsyncPath(dirname(path));
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw fileError("write", path, err);
   }
-  await Deno.rename(tmp, path);
-  await fsyncPath(dirname(path));
 }
 
 /** Writes `value` as pretty JSON (with a trailing newline) atomically. */
@@ -47,18 +57,19 @@ export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
  * Builds a directory atomically: `fill(tmpDir)` writes its files into a temporary sibling of
  * `finalDir` (`.<name>.tmp-<pid>`); then every file and the folder are fsynced and the folder is
  * renamed to `finalDir`. An existing `finalDir` is replaced only after the new one is complete.
- * A failed fill leaves nothing behind.
+ * A failed fill leaves nothing behind; an OS failure is one line naming the folder (or the file
+ * inside it) and the cause (a `RunError`).
  */
 export async function writeDirAtomic(
   finalDir: string,
   fill: (tmpDir: string) => Promise<void>,
 ): Promise<void> {
   const parent = dirname(finalDir);
-  await Deno.mkdir(parent, { recursive: true });
   const tmp = join(parent, `.${basename(finalDir)}.tmp-${Deno.pid}`);
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  await Deno.mkdir(tmp);
   try {
+    await Deno.mkdir(parent, { recursive: true });
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await Deno.mkdir(tmp);
     await fill(tmp);
     for await (const entry of Deno.readDir(tmp)) {
       if (entry.isFile) await fsyncPath(join(tmp, entry.name));
@@ -75,7 +86,7 @@ export async function writeDirAtomic(
     if (old) await Deno.remove(old, { recursive: true });
   } catch (err) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw err;
+    throw fileError("write", finalDir, err);
   }
 }
 

@@ -11,6 +11,7 @@
  */
 export { exists, writeDirAtomic, writeFileAtomic, writeJsonAtomic } from "./atomic_fs.ts";
 export { readJsonFile, type ReadJsonOptions } from "./json_file.ts";
+export { checkWritableDir } from "./writable_dir.ts";
 export { MAX_HEADER_BYTES } from "./_safetensors_header.ts";
 export {
   parseSafetensors,

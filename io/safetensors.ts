@@ -15,7 +15,7 @@
  * ```
  */
 import { dirname } from "node:path";
-import { InputError } from "../core/mod.ts";
+import { fileError, InputError } from "../core/mod.ts";
 import {
   bad,
   checkLayout,
@@ -196,18 +196,20 @@ export async function writeSafetensorsFile(
 ): Promise<void> {
   const { prefix, sorted } = plan(tensors, metadata);
   const tmp = `${path}.tmp`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
-    await writeAll(file, prefix);
-    for (const [, t] of sorted) await writeAll(file, littleEndianBytes(t.data));
-    await file.sync();
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      await writeAll(file, prefix);
+      for (const [, t] of sorted) await writeAll(file, littleEndianBytes(t.data));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
   } catch (e) {
-    file.close();
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    throw fileError("write", path, e);
   }
-  file.close();
-  await Deno.rename(tmp, path);
   try {
     const dir = await Deno.open(dirname(path), { read: true });
     try {

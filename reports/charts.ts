@@ -82,13 +82,25 @@ export function nominal(field: string, title: string, scale: Record<string, unkn
   return { field, type: "nominal", title, scale };
 }
 
-/** The shape and colour channels of a trial's state (shape first: readable in grey). */
-export function stateChannels(): ChartSpec {
+/**
+ * The shape and colour channels of a trial's state (shape first: readable in grey), for the
+ * states that occur: the legend lists only those, each keeping its own shape and colour.
+ */
+export function stateChannels(occurring: readonly string[]): ChartSpec {
+  const keep = STATE_STYLE.domain.map((s, i) => [s, i] as const)
+    .filter(([s]) => occurring.includes(s));
+  const domain = keep.map(([s]) => s);
   return {
-    shape: nominal("state", "state", { domain: STATE_STYLE.domain, range: STATE_STYLE.shapes }),
-    color: nominal("state", "state", { domain: STATE_STYLE.domain, range: STATE_STYLE.colors }),
+    shape: nominal("state", "state", { domain, range: keep.map(([, i]) => STATE_STYLE.shapes[i]) }),
+    color: nominal("state", "state", { domain, range: keep.map(([, i]) => STATE_STYLE.colors[i]) }),
   };
 }
+
+/**
+ * Axis labels in exponent notation (`3e-5`) that read 0 as `0`, not `0e+0` (a learning rate
+ * warms up from zero).
+ */
+export const EXPONENT_LABELS = 'datum.value === 0 ? "0" : format(datum.value, "~e")';
 
 /** A line chart of several series over optimizer steps (one line and marker shape each). */
 export function linesSpec(options: {
@@ -97,6 +109,8 @@ export function linesSpec(options: {
   rows: readonly { step: number; value: number; series: string; label: string }[];
   yTitle: string;
   yFormat?: string;
+  /** A Vega expression for the y labels (overrides `yFormat`). */
+  yLabelExpr?: string;
   yLog?: boolean;
   seriesTitle: string;
 }): ChartSpec {
@@ -112,7 +126,9 @@ export function linesSpec(options: {
         type: "quantitative",
         title: options.yTitle,
         scale: options.yLog ? { type: "log" } : { zero: false },
-        axis: { format: options.yFormat ?? "~g" },
+        axis: options.yLabelExpr
+          ? { labelExpr: options.yLabelExpr }
+          : { format: options.yFormat ?? "~g" },
       },
       color: nominal("series", options.seriesTitle, { domain: series }),
       shape: nominal("series", options.seriesTitle, { domain: series }),

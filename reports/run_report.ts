@@ -6,7 +6,7 @@
  * @module
  */
 import { InputError } from "../core/mod.ts";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { exists, writeFileAtomic } from "../io/mod.ts";
 import {
   type HistoryRow,
@@ -15,7 +15,7 @@ import {
   RECORD_FILES,
   type RunMeta,
 } from "../tracking/mod.ts";
-import { FORMATS, linesSpec, renderSvg } from "./charts.ts";
+import { EXPONENT_LABELS, linesSpec, renderSvg } from "./charts.ts";
 import { empty, figure, page, type Section, table } from "./html.ts";
 
 /** What a run report shows. */
@@ -74,6 +74,17 @@ function show(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
+/**
+ * A note for a config value that is a folder or file path no longer there (read when the report
+ * is made): the demo's temporary model, or a path that was moved or removed since the run.
+ */
+async function pathNote(value: unknown): Promise<string> {
+  if (typeof value !== "string" || !isAbsolute(value) || await exists(value)) return "";
+  return value.split(/[\\/]/).some((part) => part.startsWith("mrpc-tune-demo-"))
+    ? " (the demo's temporary model, removed when the demo ended)"
+    : " (no longer there)";
+}
+
 /** The run report as one self-contained HTML page. */
 export async function renderRunReport(d: RunReportData): Promise<string> {
   const charts: {
@@ -82,6 +93,7 @@ export async function renderRunReport(d: RunReportData): Promise<string> {
     keys: string[];
     y: string;
     format?: string;
+    labelExpr?: string;
     log?: boolean;
     fmt: (v: number) => string;
   }[] = [
@@ -97,8 +109,8 @@ export async function renderRunReport(d: RunReportData): Promise<string> {
       heading: "Learning rate",
       keys: ["train/lr"],
       y: "learning rate",
-      format: FORMATS.lr,
-      fmt: (v) => v.toExponential(2),
+      labelExpr: EXPONENT_LABELS,
+      fmt: (v) => v === 0 ? "0" : v.toExponential(2),
     },
     {
       id: "grad_norm",
@@ -136,6 +148,7 @@ export async function renderRunReport(d: RunReportData): Promise<string> {
           rows,
           yTitle: c.y,
           yFormat: c.format,
+          yLabelExpr: c.labelExpr,
           seriesTitle: "metric",
         })),
       ),
@@ -143,9 +156,12 @@ export async function renderRunReport(d: RunReportData): Promise<string> {
   }
   const entries = (o: Readonly<Record<string, unknown>>) =>
     Object.entries(o).filter(([k]) => !k.startsWith("_")).map(([k, v]) => [k, show(v)]);
+  const config = await Promise.all(
+    entries(d.config).map(async ([k, v]) => [k, v + await pathNote(d.config[k])]),
+  );
   sections.push(
     { id: "summary", heading: "Summary", html: table(["key", "value"], entries(d.summary)) },
-    { id: "config", heading: "Config", html: table(["key", "value"], entries(d.config)) },
+    { id: "config", heading: "Config", html: table(["key", "value"], config) },
   );
   const m = d.meta;
   return page({

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { InputError } from "../core/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
 import { findRecords, readHistory } from "../tracking/mod.ts";
@@ -25,7 +24,7 @@ import {
   trialDuration,
   TrialState,
 } from "../tune/mod.ts";
-import { type ChartSpec, formatFor, linesSpec, renderSvg, stateChannels } from "./charts.ts";
+import { type ChartSpec, EXPONENT_LABELS, linesSpec, renderSvg, stateChannels } from "./charts.ts";
 import { empty, figure, page, type Section, table } from "./html.ts";
 
 /** One point of a learning curve. */
@@ -131,8 +130,25 @@ function objectiveAxis(d: StudyReportData): ChartSpec {
   };
 }
 
+/**
+ * Where trials without a value (FAIL, RUNNING, WAITING) are drawn: a little below the lowest value,
+ * so that their marks show apart from every valued point (0 when no trial has a value).
+ */
+function noValueLevel(d: StudyReportData): number {
+  const values = d.trials.map(shownValue).filter((v): v is number => v !== null);
+  if (values.length === 0) return 0;
+  const low = Math.min(...values), high = Math.max(...values);
+  return low - 0.05 * (high - low || Math.abs(low) || 1);
+}
+
+/** The state names of `trials` (for legends that list only what occurs). */
+function statesOf(trials: readonly Trial[]): string[] {
+  return [...new Set(trials.map((t) => STATE_NAMES[t.state]))];
+}
+
 function historySpec(d: StudyReportData): ChartSpec {
   const maximize = d.direction === "maximize";
+  const level = noValueLevel(d);
   let best: number | null = null;
   const rows = d.trials.map((t) => {
     const value = shownValue(t);
@@ -142,11 +158,12 @@ function historySpec(d: StudyReportData): ChartSpec {
     const state = STATE_NAMES[t.state];
     return {
       trial: t.number,
-      value,
+      value: value ?? level,
+      hasValue: value !== null,
       best: t.state === TrialState.COMPLETE ? best : null,
       state,
       label: `trial ${t.number}: ${state}` +
-        (value === null ? "" : `, ${d.objective} ${fmt(value)}`),
+        (value === null ? ", no value" : `, ${d.objective} ${fmt(value)}`),
     };
   });
   const bests = rows.filter((r) => r.best !== null).map((r) => ({
@@ -154,11 +171,13 @@ function historySpec(d: StudyReportData): ChartSpec {
     best: r.best,
     label: `best so far after trial ${r.trial}: ${fmt(r.best as number)}`,
   }));
+  const x = { field: "trial", type: "quantitative", title: "trial", axis: { format: "d" } };
+  const states = statesOf(d.trials);
   return {
     title: {
       text: `Optimisation history — ${d.studyName}`,
       subtitle: `${d.objective} per trial (${d.direction}); line: best so far; pruned trials at ` +
-        "their last evaluation",
+        "their last evaluation; trials without a value below the lowest one",
     },
     layer: [
       {
@@ -171,21 +190,24 @@ function historySpec(d: StudyReportData): ChartSpec {
           point: { filled: true, size: 12, color: "#555" },
         },
         encoding: {
-          x: { field: "trial", type: "quantitative", title: "trial", axis: { format: "d" } },
+          x,
           y: { field: "best", type: "quantitative" },
           description: { field: "label" },
         },
       },
-      {
-        data: { values: rows.filter((r) => r.value !== null) },
+      // Valued points first, then the ones without a value on top: none hides under another.
+      ...[true, false].filter((valued) => rows.some((r) => r.hasValue === valued)).map((
+        valued,
+      ) => ({
+        data: { values: rows.filter((r) => r.hasValue === valued) },
         mark: { type: "point", filled: true, size: 70 },
         encoding: {
-          x: { field: "trial", type: "quantitative", title: "trial", axis: { format: "d" } },
+          x,
           y: objectiveAxis(d),
-          ...stateChannels(),
+          ...stateChannels(states),
           description: { field: "label" },
         },
-      },
+      })),
     ],
   };
 }
@@ -203,43 +225,61 @@ function paramToPlot(trials: readonly Trial[]): { name: string; d: Distribution 
   return null;
 }
 
-function paramSpec(d: StudyReportData, p: { name: string; d: Distribution }): ChartSpec | null {
-  const log = p.d.kind !== "categorical" && p.d.log;
-  const values = d.trials.map(shownValue).filter((v): v is number => v !== null);
-  if (values.length === 0) return null;
-  const floor = Math.min(...values);
-  const rows = d.trials.filter((t) => p.name in t.params).map((t) => {
+/**
+ * Whether a parameter's axis is logarithmic: a log-scale range; a learning rate, however it was
+ * recorded (an exponential grid as categorical choices, say); or positive values over a decade
+ * or more.
+ */
+function logAxis(p: { name: string; d: Distribution }, values: readonly number[]): boolean {
+  if (p.d.kind !== "categorical" && p.d.log) return true;
+  const positive = values.filter((v) => v > 0);
+  if (positive.length !== values.length || positive.length === 0) return false;
+  return p.name === "lr" || Math.max(...positive) / Math.min(...positive) >= 10;
+}
+
+function paramSpec(d: StudyReportData, p: { name: string; d: Distribution }): ChartSpec {
+  const level = noValueLevel(d);
+  const withParam = d.trials.filter((t) => typeof t.params[p.name] === "number");
+  const log = logAxis(p, withParam.map((t) => t.params[p.name] as number));
+  const rows = withParam.map((t) => {
     const value = shownValue(t);
     const x = t.params[p.name] as number;
     const state = STATE_NAMES[t.state];
     return {
       x,
-      value: value ?? floor,
+      value: value ?? level,
+      hasValue: value !== null,
       state,
       label: `trial ${t.number}: ${p.name} ${fmt(x, log ? "lr" : "metric")}, ` +
         (value === null ? `${state}, no value` : `${d.objective} ${fmt(value)} (${state})`),
     };
   });
+  const x = {
+    field: "x",
+    type: "quantitative",
+    title: p.name,
+    scale: log ? { type: "log" } : { zero: false },
+    axis: log ? { labelExpr: EXPONENT_LABELS } : { format: "~g" },
+  };
+  const states = statesOf(withParam);
   return {
     title: {
       text: `${p.name} against ${d.objective} — ${d.studyName}`,
       subtitle: (log ? "log scale; " : "") +
-        "failed trials (no value) are drawn as crosses on the lowest value",
+        "trials without a value (failed, running) below the lowest value, drawn on top",
     },
-    data: { values: rows },
-    mark: { type: "point", filled: true, size: 70 },
-    encoding: {
-      x: {
-        field: "x",
-        type: "quantitative",
-        title: p.name,
-        scale: log ? { type: "log" } : { zero: false },
-        axis: { format: formatFor(log) },
+    layer: [true, false].filter((valued) => rows.some((r) => r.hasValue === valued)).map((
+      valued,
+    ) => ({
+      data: { values: rows.filter((r) => r.hasValue === valued) },
+      mark: { type: "point", filled: true, size: 70 },
+      encoding: {
+        x,
+        y: objectiveAxis(d),
+        ...stateChannels(states),
+        description: { field: "label" },
       },
-      y: objectiveAxis(d),
-      ...stateChannels(),
-      description: { field: "label" },
-    },
+    })),
   };
 }
 
@@ -325,8 +365,8 @@ export async function renderStudyReport(
       id: "history",
       heading: "Optimisation history",
       html: await chart(
-        trials.some((t) => shownValue(t) !== null) ? historySpec(d) : null,
-        "No trial has a value yet.",
+        trials.length > 0 ? historySpec(d) : null,
+        "No trial yet.",
       ),
     },
     {
@@ -372,11 +412,12 @@ export async function renderStudyReport(
 /** The ten best COMPLETE trials (`complete` is sorted best first) with their parameters. */
 function topTrialsSection(d: StudyReportData, complete: readonly Trial[]): Section {
   const paramNames = [...new Set(d.trials.flatMap((t) => Object.keys(t.params)))];
+  const retries = complete.some((t) => retryChain(t) !== "");
   return {
     id: "top",
     heading: "Top trials",
     html: complete.length === 0 ? empty("No COMPLETE trial yet.") : table(
-      ["rank", "trial", d.objective, ...paramNames, "duration"],
+      ["rank", "trial", d.objective, ...paramNames, "duration", ...(retries ? ["retry"] : [])],
       complete.slice(0, 10).map((t, i) => [
         String(i + 1),
         String(t.number),
@@ -385,6 +426,7 @@ function topTrialsSection(d: StudyReportData, complete: readonly Trial[]): Secti
           p in t.params ? formatParams({ [p]: t.params[p] }).slice(p.length + 1) : ""
         ),
         trialDuration(t) === null ? "" : `${trialDuration(t)!.toFixed(1)} s`,
+        ...(retries ? [retryChain(t)] : []),
       ]),
     ),
   };
@@ -409,7 +451,24 @@ function statesSection(trials: readonly Trial[]): Section {
   };
 }
 
-/** The FAIL trials with their reasons, or null when none failed. */
+/** The trial that retried `t` (Optuna's `retry_history` names it), or null. */
+function retriedAs(t: Trial, trials: readonly Trial[]): Trial | null {
+  return trials.find((o) =>
+    ((o.systemAttrs.retry_history as number[] | undefined) ?? []).includes(t.number) &&
+    ((o.systemAttrs.retry_history as number[]).at(-1) === t.number)
+  ) ?? null;
+}
+
+/** A retry's chain, oldest first: `retry of trial 0 (0 → 2 → 5)`, or "". */
+function retryChain(t: Trial): string {
+  const history = t.systemAttrs.retry_history as number[] | undefined;
+  if (!history || history.length === 0) return "";
+  return `retry of trial ${t.systemAttrs.failed_trial ?? history[0]} (${
+    [...history, t.number].join(" → ")
+  })`;
+}
+
+/** The FAIL trials with their reasons and what became of them, or null when none failed. */
 function failuresSection(trials: readonly Trial[]): Section | null {
   const failed = trials.filter((t) => t.state === TrialState.FAIL);
   if (failed.length === 0) return null;
@@ -417,12 +476,16 @@ function failuresSection(trials: readonly Trial[]): Section | null {
     id: "failures",
     heading: "Failed trials",
     html: table(
-      ["trial", "parameters", "reason"],
-      failed.map((t) => [
-        String(t.number),
-        formatParams(t.params),
-        String(t.systemAttrs.fail_reason ?? "no reason recorded"),
-      ]),
+      ["trial", "parameters", "reason", "retried as"],
+      failed.map((t) => {
+        const retry = retriedAs(t, trials);
+        return [
+          String(t.number),
+          formatParams(t.params),
+          String(t.systemAttrs.fail_reason ?? "no reason recorded"),
+          retry ? `trial ${retry.number} (${STATE_NAMES[retry.state]})` : "",
+        ];
+      }),
     ),
   };
 }

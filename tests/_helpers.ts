@@ -181,6 +181,79 @@ export async function waitFor(
   }
 }
 
+/** Whether tests may mount a small tmpfs (root with `mount`); says why not when they cannot. */
+export function canMountTmpfs(testName: string): boolean {
+  if (Deno.uid() === 0) {
+    try {
+      const probe = Deno.makeTempDirSync({ prefix: "mrpc-tune-mount-probe-" });
+      const ok = new Deno.Command("mount", {
+        args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe],
+        stderr: "null",
+      }).outputSync().success;
+      if (ok) new Deno.Command("umount", { args: [probe] }).outputSync();
+      Deno.removeSync(probe);
+      if (ok) return true;
+    } catch { /* no mount command */ }
+  }
+  console.log(`SKIP "${testName}": mounting a small tmpfs needs root (and mount)`);
+  return false;
+}
+
+/**
+ * Runs `fn` with a tmpfs mounted at `<dir>/fs` (`options`: tmpfs mount options such as
+ * `size=400k` or `ro`), unmounted afterwards.
+ */
+export async function withTmpfs<T>(
+  dir: string,
+  options: string,
+  fn: (fs: string) => Promise<T>,
+): Promise<T> {
+  const fs = join(dir, "fs");
+  await Deno.mkdir(fs);
+  const mounted = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", options, "tmpfs", fs],
+  }).output();
+  assert.ok(mounted.success, "mount tmpfs");
+  try {
+    return await fn(fs);
+  } finally {
+    await new Deno.Command("umount", { args: [fs] }).output();
+  }
+}
+
+/**
+ * How to run the CLI as an unprivileged user would be: as root, without the capability that
+ * bypasses permission checks (setpriv drops CAP_DAC_OVERRIDE); not root, as it is. Null when
+ * running as root and setpriv cannot drop it (the caller skips, saying why).
+ */
+export function unprivilegedPrefix(): string[] | null {
+  if (Deno.uid() !== 0) return [];
+  const drop = ["--inh-caps=-dac_override", "--bounding-set=-dac_override"];
+  try {
+    const probe = new Deno.Command("setpriv", { args: [...drop, "true"] }).outputSync();
+    if (probe.success) return ["setpriv", ...drop];
+  } catch { /* no setpriv */ }
+  return null;
+}
+
+/** Runs main.ts as {@linkcode unprivilegedPrefix} says (which must not be null). */
+export async function runMainUnprivileged(
+  prefix: readonly string[],
+  args: string[],
+  opts: { env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cmd = [...prefix, Deno.execPath()];
+  const out = await new Deno.Command(cmd[0], {
+    args: [...cmd.slice(1), "run", "-A", join(REPO_ROOT, "main.ts"), ...args],
+    cwd: REPO_ROOT,
+    env: { ...TEST_ENV, ...opts.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
 /** Debian's Python, which has python3-torch / python3-optuna / python3-redis when installed. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";
 

@@ -7,7 +7,8 @@
  *
  * Messages in: `init`, `line` {offset, seq, text}, `summary` {text}, `finish` {exitCode}.
  * Messages out: `started` {entity, project, runId}, `progress` {uploadedLines, seq},
- * `failed` {reason}, `finished` {uploadedLines, complete, seq}; `seq` is the last line message
+ * `retrying` {reason} (a request failed and is tried again), `failed` {reason},
+ * `finished` {uploadedLines, complete, seq}; `seq` is the last line message
  * the acknowledged lines include (so a line rewritten after a push is not counted as sent).
  *
  * @module
@@ -80,7 +81,11 @@ self.onmessage = (event: MessageEvent<Incoming>) => {
   switch (m.type) {
     case "init":
       lines.push(...m.lines);
-      session = new UploadSession(new WandbApi(m.api), m.run, { uploadedLines: m.uploadedLines });
+      session = new UploadSession(
+        new WandbApi({ ...m.api, onRetry: (reason) => post({ type: "retrying", reason }) }),
+        m.run,
+        { uploadedLines: m.uploadedLines },
+      );
       dirtyFrom = m.uploadedLines;
       timer = setInterval(() => queue(flush), m.intervalMs);
       queue(flush);

@@ -52,6 +52,7 @@ export interface TrackerOptions {
 type WorkerEvent =
   | { type: "started"; entity: string; project: string; runId: string }
   | { type: "progress"; uploadedLines: number; seq: number }
+  | { type: "retrying"; reason: string }
   | { type: "failed"; reason: string }
   | { type: "finished"; uploadedLines: number; complete: boolean; seq: number };
 
@@ -66,6 +67,10 @@ export class RunTracker {
   /** The last rewrite of an uploaded line, until a push carrying it is acknowledged. */
   #rewrite: { seq: number; offset: number } | null = null;
   #finished: ((e: WorkerEvent & { type: "finished" }) => void) | null = null;
+  /** Why the last request failed while it is being retried (null once one succeeds). */
+  #retrying: string | null = null;
+  /** Set when the run ended: training no longer goes on. */
+  #ending = false;
   #writes: Promise<void> = Promise.resolve();
 
   private constructor(record: RunRecord, state: WandbState, options: TrackerOptions) {
@@ -162,6 +167,7 @@ export class RunTracker {
    * `finishTimeoutMs`), and stops the Worker. Never throws for W&B.
    */
   async finish(exitCode: number): Promise<void> {
+    this.#ending = true;
     await this.record.end(exitCode);
     const worker = this.#worker;
     if (worker) {
@@ -179,7 +185,15 @@ export class RunTracker {
       worker.terminate();
       this.#worker = null;
       if (outcome === null) {
-        this.#fail(`the upload did not finish within ${timeout / 1000} s`);
+        const seconds = timeout / 1000;
+        this.#fail(
+          this.#retrying
+            ? `${this.#retrying}; still failing when the run ended`
+            : this.#state.url === null
+            ? `no reply from "${this.#options.settings.baseUrl}" within the ${seconds} s the ` +
+              `run waited at its end`
+            : `the upload did not finish within ${seconds} s`,
+        );
       } else {
         this.#state = {
           ...this.#state,
@@ -194,7 +208,7 @@ export class RunTracker {
     await this.#writes;
     await this.#saveState();
     if (this.#state.url) this.#options.log(`W&B run: ${this.#state.url}`);
-    if (this.#state.mode === "online" && !this.#state.synced) {
+    if (this.#state.mode === "online" && !this.#state.synced && this.#state.error === null) {
       this.#options.log(`W&B upload incomplete: finish it with ${this.#sync()}`);
     }
   }
@@ -241,7 +255,11 @@ export class RunTracker {
         this.#options.log(`W&B run: ${url}`);
         break;
       }
+      case "retrying":
+        this.#retrying = event.reason;
+        break;
       case "progress":
+        this.#retrying = null;
         this.#state = {
           ...this.#state,
           uploadedLines: this.#acknowledged(event.uploadedLines, event.seq),
@@ -261,9 +279,12 @@ export class RunTracker {
     if (this.#state.error !== null) return;
     this.#state = { ...this.#state, error: reason, synced: false };
     this.#queueSave();
+    // One line: what failed and why, and (only while it does) that training goes on.
+    const where = this.#ending
+      ? `the run is recorded offline in "${this.record.dir}"`
+      : `training goes on, recorded offline in "${this.record.dir}"`;
     this.#options.log(
-      `W&B upload failed (${reason}): training goes on, recorded offline in "${this.record.dir}"; ` +
-        `finish the upload with ${this.#sync()}`,
+      `W&B upload failed (${reason}): ${where}; finish the upload with ${this.#sync()}`,
     );
   }
 

@@ -41,6 +41,8 @@ export interface WandbApiOptions {
   readonly timeoutMs?: number;
   /** Retry policy (default: 5 tries, 1 s doubling to 8 s, 30 s deadline). */
   readonly retry?: Partial<RetryPolicy>;
+  /** Told why a request failed each time it is retried (`file_stream: connection refused`). */
+  readonly onRetry?: (reason: string) => void;
 }
 
 /** What a run is created or updated with. */
@@ -111,8 +113,10 @@ export class WandbApi {
   readonly #auth: string;
   readonly #timeoutMs: number;
   readonly #policy: RetryPolicy;
+  readonly #onRetry?: (reason: string) => void;
 
   constructor(options: WandbApiOptions) {
+    this.#onRetry = options.onRetry;
     this.#base = options.baseUrl.replace(/\/+$/, "");
     this.#auth = `Basic ${btoa(`api:${options.apiKey}`)}`;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
@@ -193,41 +197,48 @@ export class WandbApi {
   async #post(path: string, body: unknown, what: string): Promise<unknown> {
     const url = `${this.#base}${path}`;
     try {
-      return await withRetries(this.#policy, { timeoutMs: this.#timeoutMs }, async (attempt) => {
-        const timeout = Math.max(1, Math.min(this.#timeoutMs, attempt.remainingMs));
-        const response = await fetch(url, {
-          method: "POST",
-          headers: {
-            Authorization: this.#auth,
-            "Content-Type": "application/json",
-            "User-Agent": `mrpc-tune; deno/${Deno.version.deno}`,
-          },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(timeout),
-        });
-        const text = await response.text();
-        if (response.ok) {
-          try {
-            return text === "" ? {} : JSON.parse(text);
-          } catch {
-            throw new WandbError(`${what}: the reply of "${url}" is not JSON`);
+      const onRetry = (reason: string) => this.#onRetry?.(`${what} to "${url}": ${reason}`);
+      return await withRetries(
+        this.#policy,
+        { timeoutMs: this.#timeoutMs, onRetry },
+        async (attempt) => {
+          const timeout = Math.max(1, Math.min(this.#timeoutMs, attempt.remainingMs));
+          const response = await fetch(url, {
+            method: "POST",
+            headers: {
+              Authorization: this.#auth,
+              "Content-Type": "application/json",
+              "User-Agent": `mrpc-tune; deno/${Deno.version.deno}`,
+            },
+            body: JSON.stringify(body),
+            signal: AbortSignal.timeout(timeout),
+          });
+          const text = await response.text();
+          if (response.ok) {
+            try {
+              return text === "" ? {} : JSON.parse(text);
+            } catch {
+              throw new WandbError(`${what}: the reply of "${url}" is not JSON`);
+            }
           }
-        }
-        const status = `HTTP ${response.status} from "${url}"`;
-        if (response.status === 429 || response.status === 409 || response.status >= 500) {
-          const retryAfter = parseRetryAfter(response.headers.get("Retry-After"), Date.now());
-          throw new RetryableError(status, retryAfter);
-        }
-        const hint = response.status === 401 || response.status === 403
-          ? ": the API key was refused"
-          : "";
-        throw new WandbError(`${what}: ${status}${hint}`);
-      });
+          const status = `HTTP ${response.status} from "${url}"`;
+          if (response.status === 429 || response.status === 409 || response.status >= 500) {
+            const retryAfter = parseRetryAfter(response.headers.get("Retry-After"), Date.now());
+            throw new RetryableError(status, retryAfter);
+          }
+          const hint = response.status === 401 || response.status === 403
+            ? ": the API key was refused"
+            : "";
+          throw new WandbError(`${what}: ${status}${hint}`);
+        },
+      );
     } catch (err) {
       if (err instanceof WandbError) throw err;
-      if (err instanceof RetriesExhausted) throw new WandbError(`${what}: ${err.message}`);
+      if (err instanceof RetriesExhausted) {
+        throw new WandbError(`${what} to "${url}": ${err.message}`);
+      }
       if (isNetworkError(err)) {
-        throw new WandbError(`${what}: ${describeFailure(err, this.#timeoutMs)}`);
+        throw new WandbError(`${what} to "${url}": ${describeFailure(err, this.#timeoutMs)}`);
       }
       throw err;
     }

@@ -6,7 +6,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { InputError } from "../core/mod.ts";
+import { InputError, osCause, RunError } from "../core/mod.ts";
 import {
   readJsonFile,
   readSafetensorsFile,
@@ -204,6 +204,14 @@ export async function saveCheckpoint(
     // Last, after every other file is written and fsynced.
     const marker = { complete: true, global_step: contents.state.global_step };
     await writeJsonAtomic(join(tmp, COMPLETE_MARKER), marker);
+  }).catch((err) => {
+    const cause = osCause(err);
+    if (cause === null) throw err;
+    throw new RunError(
+      `Cannot save ${basename(path)} in "${checkpointDir}": ${cause}; the checkpoints saved ` +
+        `before are whole (continue with --resume auto once the folder can be written)`,
+      { cause: err },
+    );
   });
   return path;
 }

@@ -65,7 +65,6 @@ export {
 } from "./progress.ts";
 export {
   acquireRunLock,
-  checkWritableDir,
   LOCK_FILE,
   type LockHolder,
   readRunLock,

@@ -6,9 +6,8 @@
  * @module
  */
 import os from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { InputError, processAlive } from "../core/mod.ts";
-import { exists } from "../io/mod.ts";
+import { join } from "node:path";
+import { fileError, InputError, processAlive } from "../core/mod.ts";
 import {
   checkpointName,
   hasFinalModel,
@@ -26,50 +25,6 @@ export interface LockInfo {
   readonly host: string;
   /** ISO time the run started. */
   readonly started: string;
-}
-
-/** The folders from `dir` up that do not exist yet, deepest first. */
-async function missingFolders(dir: string): Promise<string[]> {
-  const missing: string[] = [];
-  for (let d = resolve(dir); !(await exists(d)); d = dirname(d)) {
-    missing.push(d);
-    if (dirname(d) === d) break;
-  }
-  return missing;
-}
-
-/**
- * Checks that `dir` is a folder this process can create and write in: a path that is a file, a
- * folder without write permission, or one that cannot be created is an `InputError` naming
- * `--checkpoint_dir` (exit 2, before any training). Returns a function that removes the folders
- * this made, if they are still empty (for a run that fails before it writes anything).
- */
-export async function checkWritableDir(dir: string): Promise<() => Promise<void>> {
-  const stat = await Deno.stat(dir).catch(() => null);
-  if (stat && !stat.isDirectory) {
-    throw new InputError(`Invalid --checkpoint_dir "${dir}": it is a file, not a folder`);
-  }
-  const made = await missingFolders(dir);
-  const undo = async () => {
-    for (const d of made) await Deno.remove(d).catch(() => {}); // only while empty
-  };
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-    const probe = join(dir, `.write-test-${Deno.pid}`);
-    await Deno.writeTextFile(probe, "");
-    await Deno.remove(probe);
-  } catch (err) {
-    const why = err instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : err instanceof Deno.errors.NotADirectory
-      ? "a part of the path is a file"
-      : /read-only/i.test(String(err))
-      ? "the file system is read-only"
-      : (err as Error).message;
-    await undo();
-    throw new InputError(`Cannot write into --checkpoint_dir "${dir}": ${why}`);
-  }
-  return undo;
 }
 
 /**
@@ -146,14 +101,22 @@ export async function acquireRunLock(dir: string, options: { now?: Date } = {}):
   };
   let tookOver: Partial<LockInfo> | null = null;
   for (let tries = 0;; tries++) {
+    let file: Deno.FsFile | null = null;
     try {
-      const file = await Deno.open(path, { write: true, createNew: true });
+      file = await Deno.open(path, { write: true, createNew: true });
       await file.write(new TextEncoder().encode(JSON.stringify(mine) + "\n"));
       await file.sync();
       file.close();
       break;
     } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists) || tries > 2) throw err;
+      if (file) {
+        // Made but not written (a full disk): an empty lock would outlive this failed start.
+        file.close();
+        await Deno.remove(path).catch(() => {});
+      }
+      if (!(err instanceof Deno.errors.AlreadyExists) || tries > 2) {
+        throw fileError("write the run lock", path, err);
+      }
     }
     const text = await Deno.readTextFile(path).catch(() => "");
     let holder: Partial<LockInfo> = {};

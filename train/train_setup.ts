@@ -18,7 +18,7 @@ import {
 } from "../data/mod.ts";
 import { type HubOptions, withCacheHint } from "../hub/mod.ts";
 import { InputError } from "../core/mod.ts";
-import { exists, readJsonFile } from "../io/mod.ts";
+import { checkWritableDir, exists, readJsonFile } from "../io/mod.ts";
 import {
   loadPretrained,
   memoryShape,
@@ -35,7 +35,6 @@ import {
 import { isCompleteCheckpoint, latestCheckpoint, TRAINER_STATE_FILE } from "./checkpoint_layout.ts";
 import {
   acquireRunLock,
-  checkWritableDir,
   clearEarlierRun,
   describeTakeOver,
   earlierRun,
@@ -210,7 +209,7 @@ export async function prepareTraining(
   options: PrepareOptions,
 ): Promise<TrainSetup> {
   const { log } = options;
-  const undoDir = await checkWritableDir(requested.checkpoint_dir);
+  const undoDir = await checkWritableDir(requested.checkpoint_dir, { what: "--checkpoint_dir" });
   const lock = await acquireRunLock(requested.checkpoint_dir);
   try {
     const resumePath = await findResume(requested, log);

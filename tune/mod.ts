@@ -33,6 +33,7 @@ export {
 export {
   BUILTIN_SPACE,
   DEMO_LR,
+  type FlagLimits,
   gridPoints,
   parseLrGrid,
   parseSearchSpace,
@@ -43,6 +44,7 @@ export {
   checkStorageSpec,
   Direction,
   type DirectionValue,
+  isRedisStorage,
   type JournalBackend,
   JournalFile,
   JournalMemory,
@@ -55,6 +57,7 @@ export {
   parsePyJson,
   pyNow,
   STATE_NAMES,
+  StorageLost,
   stringifyPyJson,
   type Trial,
   TrialState,

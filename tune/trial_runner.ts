@@ -58,4 +58,9 @@ export interface TrialRunner {
     spec: TrialSpec,
     report: (step: number, metrics: TrialMetrics) => Promise<boolean>,
   ): Promise<TrialOutcome>;
+  /**
+   * Asks the running trial to save a checkpoint and end (its outcome is then "interrupted"): the
+   * worker lost its study storage and must stop without losing the trial's work.
+   */
+  stop?(): void;
 }

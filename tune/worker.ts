@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { writeJsonAtomic } from "../io/mod.ts";
 import {
   hasFinalModel,
@@ -24,7 +23,13 @@ import type { Distribution, ParamValue } from "./distributions.ts";
 import { createPruner, type PrunerName } from "./pruners/mod.ts";
 import { createSampler, GridSampler, type Sampler, type SamplerName } from "./samplers/mod.ts";
 import type { SearchSpace } from "./search_space.ts";
-import { isFinished, type JournalStorage, openStorage, type Trial } from "./storages/mod.ts";
+import {
+  isFinished,
+  type JournalStorage,
+  openStorage,
+  StorageLost,
+  type Trial,
+} from "./storages/mod.ts";
 import { Study, type StudyOptions, type TrialHandle } from "./study.ts";
 import { ownTrialDir, summaryPath, TRIAL_DIR_ATTR, trialDir } from "./study_layout.ts";
 import {
@@ -60,6 +65,8 @@ export interface TuneSettings {
   readonly gracePeriodSeconds: number;
   /** Times a trial is resumed after its worker died before it becomes a plain FAIL. */
   readonly maxWorkerRetries: number;
+  /** Seconds a lost Redis storage is retried before the worker stops (`--storage_timeout`). */
+  readonly storageTimeoutSeconds: number;
 }
 
 /** The study user attribute naming the objective metric (`accuracy`, `f1`, `loss`). */
@@ -85,7 +92,10 @@ export async function runTuning(s: TuneSettings, options: RunTuningOptions): Pro
     space: s.space,
     gridValues: s.gridValues,
   });
-  const storage = await openStorage(s.storage);
+  const storage = await openStorage(s.storage, {
+    timeoutSeconds: s.storageTimeoutSeconds,
+    log,
+  });
   try {
     const study = await openStudy(s, storage, sampler, log);
     const started = Date.now();
@@ -194,7 +204,7 @@ async function runOneTrial(
         : ""),
   );
   const t0 = performance.now();
-  const outcome = await runWithHeartbeat(s, handle, options.runner, {
+  const { outcome, lost } = await runWithHeartbeat(s, handle, options.runner, {
     number: handle.number,
     origin: start.resume || start.overwrite ? origin : handle.number,
     params,
@@ -205,6 +215,12 @@ async function runOneTrial(
     overwrite: start.overwrite,
   });
   const seconds = (performance.now() - t0) / 1000;
+  if (lost) {
+    // The study cannot be told: the trial saved a checkpoint and stays RUNNING in the journal;
+    // once the storage is back, the next worker finds it dead and resumes it from there.
+    log(`Trial ${handle.number} stopped after saving a checkpoint: the study storage is lost`);
+    throw lost;
+  }
   await record(study, handle, outcome, s.objective);
   // Keep the study's best model: copy it when this trial is the new best.
   const trials = await study.trials();
@@ -268,25 +284,45 @@ async function startOf(
   return { resume: null, overwrite: earlier };
 }
 
-/** Runs the trial through `runner`, recording a heartbeat every interval while it runs. */
+/**
+ * Runs the trial through `runner`, recording a heartbeat every interval while it runs. When the
+ * study storage is lost for good (a heartbeat or a report fails with `StorageLost`), the trial is
+ * asked to stop after a checkpoint, and `lost` says why.
+ */
 async function runWithHeartbeat(
   s: TuneSettings,
   handle: TrialHandle,
   runner: TrialRunner,
   spec: TrialSpec,
-): Promise<TrialOutcome> {
+): Promise<{ outcome: TrialOutcome; lost: StorageLost | null }> {
+  let lost: StorageLost | null = null;
+  const storageLost = (err: unknown) => {
+    if (!(err instanceof StorageLost)) return false;
+    if (!lost) {
+      lost = err;
+      runner.stop?.();
+    }
+    return true;
+  };
   const beat = setInterval(
-    () => handle.heartbeat().catch(() => {}),
+    () => handle.heartbeat().catch(storageLost),
     s.heartbeatIntervalSeconds * 1000,
   );
   try {
     await handle.heartbeat();
-    return await runner.run(spec, async (step, metrics) => {
-      await handle.report(metrics[s.objective], step);
-      return await handle.shouldPrune();
+    const outcome = await runner.run(spec, async (step, metrics) => {
+      try {
+        await handle.report(metrics[s.objective], step);
+        return await handle.shouldPrune();
+      } catch (err) {
+        if (storageLost(err)) return false; // the trial is stopping: let it save
+        throw err;
+      }
     });
+    return { outcome, lost };
   } catch (err) {
-    return { kind: "fail", reason: (err as Error).message };
+    if (err instanceof StorageLost) throw err; // lost before the trial started
+    return { outcome: { kind: "fail", reason: (err as Error).message }, lost };
   } finally {
     clearInterval(beat);
   }

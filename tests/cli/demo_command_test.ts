@@ -1,3 +1,4 @@
+import os from "node:os";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { assertUsageError, REPO_ROOT, runMain, withTempDir } from "../_helpers.ts";
@@ -96,6 +97,32 @@ Deno.test("demo: Ctrl-C mid-run removes the temporary folder too", async () => {
     );
     assert.equal(status.code, 130, stderr);
     assert.deepEqual(await demoTemps(tmp), []);
+  });
+});
+
+Deno.test("demo: the temporary folder of a demo killed with -9 is removed by the next run", async () => {
+  await withTempDir(async (dir) => {
+    const tmp = join(dir, "tmp");
+    await Deno.mkdir(tmp);
+    const env = { TMPDIR: tmp };
+    const args = ["demo", "--backend", "wasm", "--checkpoint_dir", join(dir, "out")];
+    const killed = await runAndSignal(
+      [...args, "--logging_steps", "1"],
+      (err) => / step 2\//.test(err),
+      { signals: ["SIGKILL"], env },
+    );
+    assert.equal(killed.status.signal, "SIGKILL");
+    assert.equal((await demoTemps(tmp)).length, 1, "left behind by the kill");
+    // A folder of a demo that still runs is left alone.
+    const alive = join(tmp, "mrpc-tune-demo-alive");
+    await Deno.mkdir(alive);
+    await Deno.writeTextFile(
+      join(alive, ".owner.json"),
+      JSON.stringify({ pid: Deno.pid, host: os.hostname() }),
+    );
+    const next = await runMain([...args, "--max_steps", "1"], { env });
+    assert.equal(next.code, 0, next.stderr);
+    assert.deepEqual(await demoTemps(tmp), ["mrpc-tune-demo-alive"]);
   });
 });
 

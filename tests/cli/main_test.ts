@@ -41,7 +41,13 @@ Deno.test("main: every error is one line with its exit code; the stack only with
     [
       new Deno.errors.NotADirectory("Not a directory (os error 20): open 'a/b'"),
       1,
-      /^error: NotADirectory: Not a directory \(os error 20\): open 'a\/b'$/,
+      /^error: Not a directory \(os error 20\): open 'a\/b'$/,
+    ],
+    [
+      // A full disk where no code of ours worded it: still the OS's words, not "internal".
+      Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" }),
+      1,
+      /^error: No space left on device \(os error 28\)$/,
     ],
     [
       new TypeError("x is undefined\n  more"),

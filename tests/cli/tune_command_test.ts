@@ -79,7 +79,7 @@ Deno.test("tune --demo --sampler tpe --n_trials 4: interrupted, resumed, best/ k
     assert.equal(trials[2].params.lr, trials[1].params.lr);
     // Every trial's lr lies in the demo's range, log-scale.
     for (const t of trials) {
-      assert.ok((t.params.lr as number) >= 1e-4 && (t.params.lr as number) <= 1e-2);
+      assert.ok((t.params.lr as number) >= 5e-4 && (t.params.lr as number) <= 3e-3);
     }
     // The summary names the best trial; best/ holds its model.
     const summary = JSON.parse(await Deno.readTextFile(join(studyDir, "study_summary.json")));
@@ -255,6 +255,23 @@ Deno.test("tune --sampler grid: a rerun runs exactly the missing points, or says
   });
 });
 
+Deno.test("tune --demo: at both ends of its lr range the trials learn (not the majority baseline)", async () => {
+  await withTempDir(async (dir) => {
+    // The demo's defaults, only the grid chosen: the lowest and the highest rate it searches.
+    const r = await runMain([
+      ...["tune", "--demo", "--sampler", "grid", "--lr_grid", "5e-4:3e-3:6"],
+      ...["--checkpoint_dir", dir, "--study_name", "ends"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const trials = await trialsOf(join(dir, "ends", "journal.log"), "ends");
+    assert.deepEqual(trials.map((t) => t.params.lr), [5e-4, 3e-3]);
+    for (const t of trials) {
+      // The validation split's majority baseline is 0.715: these learned the task.
+      assert.ok(t.values![0] > 0.8, `lr ${t.params.lr}: accuracy ${t.values![0]}`);
+    }
+  });
+});
+
 Deno.test("tune --pruner median: trials below the median of finished ones are pruned", async () => {
   await withTempDir(async (dir) => {
     // Five finished trials that reached accuracy 1.0 at every evaluation step of the demo run.
@@ -266,7 +283,7 @@ Deno.test("tune --pruner median: trials below the median of finished ones are pr
       nTrials: 5,
     });
     await prior.optimize(async (t) => {
-      await t.suggest("lr", floatDist(1e-4, 1e-2, { log: true }));
+      await t.suggest("lr", floatDist(5e-4, 3e-3, { log: true }));
       for (const step of [5, 10]) await t.report(1, step);
       return 1;
     });
@@ -375,6 +392,30 @@ Deno.test("tune: bad flags and files are one line, exit 2, and the study is unto
       await runMain([...base, "--search_space", space]),
       new RegExp(`Invalid --search_space "${space}": "lr"`),
     );
+    // Each value a range can take must be one its train flag takes: refused before any trial.
+    for (
+      const [json, problem] of [
+        [
+          { lr: { type: "float", low: 0, high: 1e-4 } },
+          /"lr" low 0 is out of range for --lr \(it must be > 0\)$/,
+        ],
+        [
+          { batch_size: { type: "categorical", choices: [16, 0] } },
+          /"batch_size" choice 0 is out of range for --batch_size \(it must be >= 1\)$/,
+        ],
+        [
+          { batch_size: { type: "float", low: 8, high: 32 } },
+          /"batch_size" is a float range, but --batch_size takes integers: use "type": "int"$/,
+        ],
+        [
+          { lr_scheduler: { type: "categorical", choices: ["linear", "sawtooth"] } },
+          /"lr_scheduler" choice "sawtooth" is not one of linear, cosine, .* \(--lr_scheduler\)$/,
+        ],
+      ] as const
+    ) {
+      await Deno.writeTextFile(space, JSON.stringify(json));
+      assertUsageError(await runMain([...base, "--search_space", space]), problem);
+    }
     await Deno.writeTextFile(space, JSON.stringify({ learning_rate: "default" }));
     assertUsageError(
       await runMain([...base, "--search_space", space]),
@@ -407,6 +448,20 @@ Deno.test("tune: bad flags and files are one line, exit 2, and the study is unto
       /Study "mrpc-tune" exists with another direction \(expected minimize\)/,
     );
     assert.equal(await Deno.readTextFile(join(dir, "mrpc-tune", "journal.log")), before);
+    // A finished trial whose value is not a number (written by hand, or by a broken tool) is
+    // refused naming its line, before any trial runs; the journal is left as it was.
+    const journal = join(dir, "mrpc-tune", "journal.log");
+    const lines = before.trim().split("\n");
+    const bad = `{"op_code": 6, "worker_id": "x", "trial_id": 0, "state": 1, "values": "high"}`;
+    await Deno.writeTextFile(journal, [...lines, bad].join("\n") + "\n");
+    assertUsageError(
+      await runMain([...base, "--n_trials", "4"]),
+      new RegExp(
+        `^error: Invalid study journal "${journal}" line ${lines.length + 1}: field "values" ` +
+          `"high" is not null or a list of numbers$`,
+      ),
+    );
+    assert.equal(await Deno.readTextFile(journal), [...lines, bad].join("\n") + "\n");
   });
 });
 
@@ -452,6 +507,8 @@ Deno.test("tune: a diverging trial fails alone with its reason; no trial complet
       space,
       "--max_train_samples",
       "80",
+      "--batch_size",
+      "8",
       "--epochs",
       "1",
       "--max_consecutive_nonfinite",

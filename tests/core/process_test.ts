@@ -1,26 +1,47 @@
 import assert from "node:assert/strict";
 import { processAlive } from "../../core/mod.ts";
+import { needsProgram, waitFor } from "../_helpers.ts";
 
-Deno.test("processAlive: this process is alive; a zombie (ended, not reaped) is not", async () => {
-  assert.equal(processAlive(Deno.pid), true);
-  // `true` ends at once; its parent becomes `sleep`, which never reaps it: a zombie.
-  const parent = new Deno.Command("sh", {
-    args: ["-c", "true & echo $!; exec sleep 60"],
-    stdout: "piped",
-  }).spawn();
-  try {
-    const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const pid = Number((await reader.read()).value!.trim());
-    reader.releaseLock();
-    const deadline = performance.now() + 60_000;
-    while (processAlive(pid) && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
+/** A Python parent that forks a child which exits at once and is never reaped: a zombie. */
+const ZOMBIE_MAKER = `import os, time
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+print(pid, flush=True)
+time.sleep(60)`;
+
+Deno.test({
+  name: "processAlive: this process is alive; a zombie (ended, not reaped) is not",
+  ignore: needsProgram("python3", "processAlive: a zombie"),
+  fn: async () => {
+    assert.equal(processAlive(Deno.pid), true);
+    const parent = new Deno.Command("python3", {
+      args: ["-c", ZOMBIE_MAKER],
+      stdout: "piped",
+    }).spawn();
+    try {
+      const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let line = "";
+      while (!line.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        line += value;
+      }
+      reader.releaseLock();
+      const pid = Number(line.trim());
+      assert.ok(Number.isInteger(pid) && pid > 0, `the zombie's pid: ${JSON.stringify(line)}`);
+      const state = () =>
+        new TextDecoder().decode(
+          new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)], stdout: "piped" })
+            .outputSync().stdout,
+        ).trim()[0];
+      await waitFor(() => state() === "Z", `process ${pid} to become a zombie`);
+      assert.equal(processAlive(pid), false, "a zombie is dead");
+      assert.equal(processAlive(parent.pid), true, "its parent runs");
+    } finally {
+      parent.kill("SIGKILL");
+      await parent.status;
+      await parent.stdout.cancel().catch(() => {});
     }
-    assert.equal(processAlive(pid), false, "a zombie is dead");
-    assert.equal(processAlive(parent.pid), true, "its parent runs");
-  } finally {
-    parent.kill("SIGKILL");
-    await parent.status;
-    await parent.stdout.cancel().catch(() => {});
-  }
+  },
 });

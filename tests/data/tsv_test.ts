@@ -38,7 +38,7 @@ Deno.test("tsv: bad content names the file and line", () => {
   assertInputError(() => parse("\uFEFF\n\n"), 'Cannot read "x.tsv": the file is empty');
   assertInputError(
     () => parse("a\tb\n"),
-    'Cannot read "x.tsv" line 1: unknown header "a\tb" (expected ' +
+    'Cannot read "x.tsv" line 1: unknown header "a\\tb" (expected ' +
       '"Quality\\t#1 ID\\t#2 ID\\t#1 String\\t#2 String" or ' +
       '"index\\t#1 ID\\t#2 ID\\t#1 String\\t#2 String")',
   );
@@ -67,6 +67,22 @@ Deno.test("tsv: bad content names the file and line", () => {
     () => parse(`${TEST_HEADER}\n-1\t1\t2\ta\tb`),
     'Cannot read "x.tsv" line 2: index "-1" is not a non-negative integer',
   );
+});
+
+Deno.test("tsv: an error line quotes at most a couple of hundred characters of a huge line", () => {
+  const huge = "x".repeat(10 * 1024 * 1024);
+  for (const text of [`${huge}\n`, `${HEADER}\n${huge}\t1\t2\ta\tb\n`]) {
+    const err = (() => {
+      try {
+        parse(text);
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error("no error");
+    })();
+    assert.ok(err.message.length < 400, `${err.message.length} characters`);
+    assert.match(err.message, /…" \(10485760 characters\)/);
+  }
 });
 
 Deno.test("tsv: missing file, directory and non-UTF-8 file are InputErrors", async () => {

@@ -164,7 +164,7 @@ Deno.test("downloadFile gives up after maxAttempts and leaves no partial file", 
         hub: { ...hub, retry: { maxAttempts: 3, backoffBaseMs: 1 } },
       }),
       new RegExp(
-        '^RunError: Cannot download "model.safetensors" of model "acme/big" from ' +
+        '^HubDownloadFailed: Cannot download "model.safetensors" of model "acme/big" from ' +
           '"http://127\\.0\\.0\\.1:\\d+": HTTP 503 from ".*" \\(gave up after 3 tries in ' +
           "\\d+\\.\\d s\\); check the network and HF_ENDPOINT, pass a local --model folder, or " +
           "set HF_HUB_OFFLINE=1 to use the cache$",
@@ -230,7 +230,7 @@ Deno.test("downloadFile rejects a sha256 mismatch and leaves nothing in blobs", 
     await assert.rejects(
       downloadFile(MRPC_HUB_REPO, TRAIN, { hub, repoType: "dataset" }),
       new RegExp(
-        `^RunError: Cannot download "${TRAIN}" of dataset "nyu-mll/glue" from ` +
+        `^HubDownloadFailed: Cannot download "${TRAIN}" of dataset "nyu-mll/glue" from ` +
           `"${server.endpoint}": the download is corrupt: its sha256 is [0-9a-f]{64}, the Hub ` +
           `said ${server.sha256(TRAIN_BYTES)}; check the network and HF_ENDPOINT, pass local ` +
           `--train_file/--validation_file, or set HF_HUB_OFFLINE=1 to use the cache$`,

@@ -29,14 +29,14 @@ export const META: RunMeta = {
 /** Writes a run record with 4 logged steps and 2 evaluations; returns its folder. */
 export async function makeRunRecord(runsDir: string, runId = "run1"): Promise<string> {
   const record = await RunRecord.open(runsDir, runId, {
-    config: { lr: 3e-5, batch_size: 16, epochs: 3 },
+    config: { lr: 3e-5, batch_size: 16, epochs: 3, model: "/tmp/mrpc-tune-demo-gone/x" },
     meta: META,
   });
   const evals: Record<number, Record<string, number>> = {
     20: { "eval/loss": 0.55, "eval/accuracy": 0.75, "eval/f1": 0.8125 },
     40: { "eval/loss": 0.45, "eval/accuracy": 0.8125, "eval/f1": 0.875 },
   };
-  const train = [[10, 0.69, 1e-5, 2.5], [20, 0.6, 3e-5, 1.75], [30, 0.5, 2e-5, 1.25], [
+  const train = [[10, 0.69, 0, 2.5], [20, 0.6, 3e-5, 1.75], [30, 0.5, 2e-5, 1.25], [
     40,
     0.45,
     1e-5,

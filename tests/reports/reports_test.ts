@@ -9,7 +9,14 @@ import {
   writeRunReport,
   writeStudyReport,
 } from "../../reports/mod.ts";
-import { Direction, JournalFile, RandomSampler } from "../../tune/mod.ts";
+import {
+  categoricalDist,
+  Direction,
+  JournalFile,
+  OBJECTIVE_ATTR,
+  RandomSampler,
+  TrialState,
+} from "../../tune/mod.ts";
 import { assertUsageError, runMain, withTempDir } from "../_helpers.ts";
 import { makeStudy } from "../tune/_study.ts";
 import {
@@ -110,6 +117,94 @@ Deno.test("study report: what a trial says is shown as text, never as markup", a
   });
 });
 
+/** The legend and axis texts of an SVG section. */
+function texts(html: string): string[] {
+  return [...html.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+}
+
+Deno.test("study report: what happened shows: failed and retried trials, log grid axis, only states that occur", async () => {
+  await withTempDir(async (dir) => {
+    const studyDir = join(dir, "s");
+    const storage = join(studyDir, "journal.log");
+    const study = await makeStudy(new RandomSampler({ seed: 0 }), {
+      backend: await new JournalFile(storage).open(),
+      direction: Direction.MAXIMIZE,
+    });
+    await study.options.storage.setStudyUserAttr(study.options.studyId, OBJECTIVE_ATTR, "accuracy");
+    // A grid of learning rates as a categorical (as earlier versions recorded --lr_grid).
+    const grid = categoricalDist([1e-5, 2e-5, 4e-5, 8e-5]);
+    await study.enqueue([{ lr: 1e-5 }, { lr: 2e-5 }, { lr: 4e-5 }]);
+    // Trial 0 (lr 1e-5) FAIL: its worker died; trial 3 retries it and completes at 0.7 — the
+    // same value as trial 1 at another lr; trial 2 at 2e-5... all at 0.7 but trial 2's 0.75.
+    const values = [null, 0.7, 0.75];
+    for (const v of values) {
+      const t = (await study.ask())!;
+      await t.suggest("lr", grid);
+      if (v === null) {
+        await study.tell(t.trial, { state: "fail", reason: "its worker process ended" });
+      } else await study.tell(t.trial, { state: "complete", value: v });
+    }
+    const [first] = await study.trials();
+    await study.options.storage.createTrials(study.options.studyId, [{
+      state: TrialState.WAITING,
+      systemAttrs: { failed_trial: 0, retry_history: [0], fixed_params: { lr: 1e-5 } },
+    }]);
+    const retry = (await study.ask())!;
+    await retry.suggest("lr", grid);
+    await study.tell(retry.trial, { state: "complete", value: 0.7 });
+    assert.equal(first.number, 0);
+    const html = await renderStudyReport(
+      await loadStudyReport({ storage, studyName: "s", studyDir }),
+    );
+    // The history has the FAIL trial too, below the lowest value.
+    assert.ok(ariaLabels(section(html, "history")).includes("trial 0: FAIL, no value"));
+    // lr on a log axis although it was recorded as categorical choices; the FAIL cross is drawn
+    // after (on top of) every valued point.
+    const param = section(html, "parameter");
+    assert.ok(ariaLabels(param).some((l) => /X-axis titled 'lr' for a log scale/.test(l)));
+    const labels = ariaLabels(param).filter((l) => /^trial \d+: lr /.test(l));
+    assert.equal(labels.at(-1), "trial 0: lr 1.00e-5, FAIL, no value", labels.join(" | "));
+    // Legends list the states that occur, not all five.
+    for (const id of ["history", "parameter"]) {
+      const shown = texts(section(html, id));
+      assert.ok(shown.includes("FAIL") && shown.includes("COMPLETE"), id);
+      assert.ok(!shown.includes("WAITING") && !shown.includes("RUNNING"), `${id}: ${shown}`);
+    }
+    // The retry chain: the failure says what retried it, the top trials what it retried.
+    assert.match(
+      section(html, "failures"),
+      /<td>its worker process ended<\/td><td>trial 3 \(COMPLETE\)<\/td>/,
+    );
+    assert.match(section(html, "top"), /<td>retry of trial 0 \(0 → 3\)<\/td>/);
+    assert.deepEqual(takeChartWarnings(), []);
+  });
+});
+
+Deno.test("study report: a study whose trials all failed still plots lr, saying why no value", async () => {
+  await withTempDir(async (dir) => {
+    const studyDir = join(dir, "s");
+    const storage = join(studyDir, "journal.log");
+    const study = await makeStudy(new RandomSampler({ seed: 0 }), {
+      backend: await new JournalFile(storage).open(),
+      direction: Direction.MAXIMIZE,
+    });
+    for (let i = 0; i < 2; i++) {
+      const t = (await study.ask())!;
+      await t.suggestFloat("lr", { low: 1e-6, high: 1e-4, log: true });
+      await study.tell(t.trial, { state: "fail", reason: "out of memory" });
+    }
+    const html = await renderStudyReport(
+      await loadStudyReport({ storage, studyName: "s", studyDir }),
+    );
+    const param = section(html, "parameter");
+    assert.doesNotMatch(param, /No searched number parameter/);
+    assert.equal(
+      ariaLabels(param).filter((l) => /^trial \d+: lr .*, FAIL, no value$/.test(l)).length,
+      2,
+    );
+  });
+});
+
 Deno.test("run report: loss, lr, grad norm and eval curves, config and summary", async () => {
   await withTempDir(async (dir) => {
     const record = await makeRunRecord(join(dir, "runs"));
@@ -118,6 +213,7 @@ Deno.test("run report: loss, lr, grad norm and eval curves, config and summary",
     assert.ok(ariaLabels(section(html, "loss")).includes("train/loss at step 30: 0.5000"));
     assert.ok(ariaLabels(section(html, "lr")).includes("train/lr at step 20: 3.00e-5"));
     assert.match(section(html, "lr"), />3e-5</, "lr axis in exponent form");
+    assert.doesNotMatch(section(html, "lr"), /0e\+0/, "zero reads 0");
     assert.ok(
       ariaLabels(section(html, "grad_norm")).includes("train/grad_norm at step 10: 2.5000"),
     );
@@ -127,6 +223,11 @@ Deno.test("run report: loss, lr, grad norm and eval curves, config and summary",
     assert.ok(ariaLabels(section(html, "eval_loss")).includes("eval/loss at step 40: 0.4500"));
     assert.match(section(html, "summary"), /<td>best\/accuracy<\/td><td>0\.8125<\/td>/);
     assert.match(section(html, "config"), /<td>lr<\/td><td>3\.000e-5<\/td>/);
+    // A path of the run that is gone now (here: the demo's temporary model) says so.
+    assert.match(
+      section(html, "config"),
+      /<td>model<\/td><td>\/tmp\/mrpc-tune-demo-gone\/x \(the demo&#39;s temporary model, removed when the demo ended\)<\/td>/,
+    );
     assert.match(html, /<title>Run lr3e-5<\/title>/);
     assert.deepEqual(takeChartWarnings(), []);
   });

@@ -163,6 +163,14 @@ Deno.test("tracking: every outage costs nothing, and sync then uploads every row
     const downUrl = `http://127.0.0.1:${(probe.addr as Deno.NetAddr).port}`;
     probe.close();
 
+    // Each outage, and the cause its one failure line must name.
+    const cause: Record<string, RegExp> = {
+      "the server is down": /: connection refused/,
+      "HTTP 500 on GraphQL": /: HTTP 500 from "http:\/\/127\.0\.0\.1:\d+\/graphql"/,
+      "HTTP 500 on file_stream": /: HTTP 500 from "http:\/\/127\.0\.0\.1:\d+\/files\//,
+      "a server that accepts and never answers":
+        /\(no reply (from "http:\/\/127\.0\.0\.1:\d+" )?within /,
+    };
     const outages: [string, (s: WandbServer) => void, boolean][] = [
       ["the server is down", () => {}, true],
       ["HTTP 500 on GraphQL", (s) => s.faults.graphql = { status: 500, times: 1000 }, false],
@@ -227,12 +235,18 @@ Deno.test("tracking: every outage costs nothing, and sync then uploads every row
             assert.doesNotMatch(r.stderr, /W&B upload failed/);
           } else {
             assert.equal(state.synced, false);
-            assert.equal(
-              r.stderr.split("W&B upload failed").length - 1,
-              1,
-              `said once: ${r.stderr}`,
-            );
-            assert.match(r.stderr, /finish the upload with `deno task sync .*runs\/\w+`/);
+            const failed = r.stderr.split("\n").filter((l) => l.startsWith("W&B upload failed"));
+            assert.equal(failed.length, 1, `said once: ${r.stderr}`);
+            assert.doesNotMatch(r.stderr, /W&B upload incomplete/, "one line, not two");
+            assert.match(failed[0], cause[name], `names the cause: ${failed[0]}`);
+            assert.match(failed[0], /finish the upload with `deno task sync .*runs\/\w+`/);
+            // "training goes on" only while it does: before the run's last line of training.
+            const ended = r.stderr.indexOf("Best model (");
+            if (r.stderr.indexOf(failed[0]) > ended) {
+              assert.match(failed[0], /: the run is recorded offline in "/, failed[0]);
+            } else {
+              assert.match(failed[0], /: training goes on, recorded offline in "/, failed[0]);
+            }
           }
           // A healthy server: sync delivers every row exactly once; a second sync changes nothing.
           server.faults.graphql = server.faults.stream = null;

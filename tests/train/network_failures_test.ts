@@ -51,28 +51,49 @@ async function trainFrom(dir: string, endpoint: string, extra: string[] = []) {
   return { ...r, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** One error line, exit 1, naming the file, the endpoint, the reason and the remedies. */
+/**
+ * One error line, exit 1, in bounded time (the bound is generous: it catches a hang, not a slow
+ * machine). A Hub that cannot be reached: the line names the endpoint, the reason, what could
+ * not be fetched (only the model: the data are local files), the local-files command and the
+ * demo. A Hub that answered with something unusable: the line names the file and the reason.
+ */
 function assertNetworkError(
   r: { code: number; stderr: string; seconds: number },
   endpoint: string,
   reason: RegExp,
+  kind: "unreachable" | "bad reply" = "unreachable",
 ): void {
   assert.equal(r.code, 1, r.stderr);
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 1, `one line: ${r.stderr}`);
   const origin = new URL(endpoint).origin;
-  assert.ok(
-    lines[0].startsWith(
-      `error: Cannot download "config.json" of model "${REPO}" from "${origin}": `,
-    ),
-    lines[0],
-  );
   assert.match(lines[0], reason);
-  assert.match(
-    lines[0],
-    /; check the network and HF_ENDPOINT, pass a local --model folder, or set HF_HUB_OFFLINE=1 to use the cache$/,
-  );
-  assert.ok(r.seconds < 3 * ETAG_TIMEOUT + 5, `gave up after ${r.seconds.toFixed(1)} s`);
+  if (kind === "unreachable") {
+    assert.ok(
+      lines[0].startsWith(`error: Cannot reach the Hugging Face Hub at "${origin}" (`),
+      lines[0],
+    );
+    assert.ok(
+      lines[0].endsWith(
+        `), so the model "${REPO}" could not be fetched: run from local files with ` +
+          "`deno task train --model DIR`, set HF_HUB_OFFLINE=1 to use the cache, or try it " +
+          "offline with `deno task demo`",
+      ),
+      lines[0],
+    );
+  } else {
+    assert.ok(
+      lines[0].startsWith(
+        `error: Cannot download "config.json" of model "${REPO}" from "${origin}": `,
+      ),
+      lines[0],
+    );
+    assert.match(
+      lines[0],
+      /; check the network and HF_ENDPOINT, pass a local --model folder, or set HF_HUB_OFFLINE=1 to use the cache$/,
+    );
+  }
+  assert.ok(r.seconds < 3 * ETAG_TIMEOUT + 60, `gave up after ${r.seconds.toFixed(1)} s`);
 }
 
 /** A TCP server on 127.0.0.1 that answers every connection with `reply` (or never, if null). */
@@ -118,7 +139,7 @@ Deno.test("network: each Hub failure is one line, exit 1, in bounded time", asyn
       assertNetworkError(
         await trainFrom(dir, endpoint),
         endpoint,
-        /: connection refused \(gave up after \d+ tries in [\d.]+ s\)/,
+        /\(connection refused \(gave up after \d+ tries in [\d.]+ s\)\)/,
       );
     });
 
@@ -127,7 +148,7 @@ Deno.test("network: each Hub failure is one line, exit 1, in bounded time", asyn
       assertNetworkError(
         await trainFrom(dir, endpoint),
         endpoint,
-        /: host not found \(DNS\) \(gave up/,
+        /\(host not found \(DNS\) \(gave up/,
       );
     });
 
@@ -137,7 +158,7 @@ Deno.test("network: each Hub failure is one line, exit 1, in bounded time", asyn
         assertNetworkError(
           await trainFrom(dir, server.endpoint),
           server.endpoint,
-          /: HTTP 500 from ".*" \(gave up after \d+ tries/,
+          /\(HTTP 500 from ".*" \(gave up after \d+ tries/,
         );
       });
     });
@@ -148,7 +169,7 @@ Deno.test("network: each Hub failure is one line, exit 1, in bounded time", asyn
         assertNetworkError(
           await trainFrom(dir, garbage.endpoint),
           garbage.endpoint,
-          /: (the reply was not valid HTTP|the connection was closed) \(gave up/,
+          /\((the reply was not valid HTTP|the connection was closed) \(gave up/,
         );
       } finally {
         garbage.close();
@@ -159,7 +180,7 @@ Deno.test("network: each Hub failure is one line, exit 1, in bounded time", asyn
       const silent = rawServer(null);
       try {
         const r = await trainFrom(dir, silent.endpoint);
-        assertNetworkError(r, silent.endpoint, /: no reply within 1 s \(gave up after \d+ tries/);
+        assertNetworkError(r, silent.endpoint, /\(no reply within 1 s \(gave up after \d+ tries/);
         assert.ok(r.seconds >= ETAG_TIMEOUT, "it did wait for the reply");
       } finally {
         silent.close();
@@ -173,6 +194,7 @@ Deno.test("network: each Hub failure is one line, exit 1, in bounded time", asyn
           await trainFrom(dir, server.endpoint),
           server.endpoint,
           /: the reply from ".*" lacks X-Repo-Commit \(is HF_ENDPOINT a Hugging Face Hub\?\);/,
+          "bad reply",
         );
       });
     });
@@ -184,6 +206,7 @@ Deno.test("network: each Hub failure is one line, exit 1, in bounded time", asyn
           await trainFrom(dir, server.endpoint),
           server.endpoint,
           /: the download is corrupt: its git blob sha1 is [0-9a-f]{40}, the Hub said [0-9a-f]{40};/,
+          "bad reply",
         );
       });
     });
@@ -268,5 +291,44 @@ Deno.test("cache: a cached file that does not parse names its path and --force_d
     } finally {
       await mended.close();
     }
+  });
+});
+
+Deno.test("network: offline, the first train or data run says in one line all it needs, and the demo", async () => {
+  await withTempDir(async (dir) => {
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const endpoint = `http://127.0.0.1:${(probe.addr as Deno.NetAddr).port}`;
+    probe.close();
+    const env = {
+      HF_ENDPOINT: endpoint,
+      HF_HUB_CACHE: join(dir, "cache"),
+      HF_HUB_ETAG_TIMEOUT: String(ETAG_TIMEOUT),
+    };
+    const start = `error: Cannot reach the Hugging Face Hub at "${endpoint}" (connection refused `;
+    // `deno task train` with nothing local: the model and both splits, in one line.
+    const train = await runMain(["train", "--checkpoint_dir", join(dir, "ck")], { env });
+    assert.equal(train.code, 1, train.stderr);
+    const [line, ...more] = train.stderr.trim().split("\n");
+    assert.deepEqual(more, [], "one line");
+    assert.ok(line.startsWith(start), line);
+    assert.ok(
+      line.endsWith(
+        `, so the model "distilbert-base-uncased" and MRPC's train and validation splits ` +
+          `(dataset "nyu-mll/glue") could not be fetched: run from local files with \`deno task ` +
+          "train --model DIR --train_file train.tsv --validation_file dev.tsv`, set " +
+          "HF_HUB_OFFLINE=1 to use the cache, or try it offline with `deno task demo`",
+      ),
+      line,
+    );
+    // `data` with a local train file: the model and the two other splits, --test_file named.
+    const tsv = join(dir, "train.tsv");
+    await writeMrpcTsv(tsv, tinyPairs(4, 1));
+    const data = await runMain(["data", "--train_file", tsv], { env });
+    assert.equal(data.code, 1, data.stderr);
+    assert.equal(data.stderr.trim().split("\n").length, 1, data.stderr);
+    assert.match(
+      data.stderr,
+      /MRPC's validation and test splits \(dataset "nyu-mll\/glue"\) could not be fetched: run from local files with `deno task data --model DIR --validation_file dev\.tsv --test_file test\.tsv`/,
+    );
   });
 });

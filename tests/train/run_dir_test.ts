@@ -8,7 +8,13 @@ import assert from "node:assert/strict";
 import os from "node:os";
 import { join } from "node:path";
 import { acquireRunLock, LOCK_FILE } from "../../train/mod.ts";
-import { assertUsageError, REPO_ROOT, runMain, withTempDir } from "../_helpers.ts";
+import {
+  assertUsageError,
+  runMain,
+  runMainUnprivileged,
+  unprivilegedPrefix,
+  withTempDir,
+} from "../_helpers.ts";
 import { writeTinyRun } from "./_train_helpers.ts";
 import { ENV, runAndSignal } from "./_resume.ts";
 
@@ -19,51 +25,20 @@ function args(dataFlags: string[], ck: string, extra: string[] = []): string[] {
   ];
 }
 
-/** Whether this process may run a child without root's permission bypass (CAP_DAC_OVERRIDE). */
-async function canDropPermissionBypass(): Promise<string | null> {
-  if (Deno.uid() !== 0) return null; // not root: permissions already apply
-  const probe = await new Deno.Command("setpriv", {
-    args: ["--inh-caps=-dac_override", "--bounding-set=-dac_override", "true"],
-  }).output().catch(() => null);
-  return probe?.success ? "setpriv" : "unavailable";
-}
-
 const READ_ONLY = "run dir: a read-only parent is exit 2 before training, nothing written";
-const mode = await canDropPermissionBypass();
-if (mode === "unavailable") {
+const unprivileged = unprivilegedPrefix();
+if (unprivileged === null) {
   console.log(`SKIP "${READ_ONLY}": running as root and setpriv cannot drop CAP_DAC_OVERRIDE`);
 }
-Deno.test({ name: READ_ONLY, ignore: mode === "unavailable" }, async () => {
+Deno.test({ name: READ_ONLY, ignore: unprivileged === null }, async () => {
   await withTempDir(async (dir) => {
     const run = await writeTinyRun(dir, { train: 8, validation: 4 });
     const locked = join(dir, "locked");
     await Deno.mkdir(locked);
     await Deno.chmod(locked, 0o555);
-    // As root, run the CLI without the capability that bypasses permission checks: it is then
-    // refused exactly as an unprivileged user is.
-    const cmd = mode === "setpriv"
-      ? ["setpriv", "--inh-caps=-dac_override", "--bounding-set=-dac_override", Deno.execPath()]
-      : [Deno.execPath()];
     for (const ck of [join(locked, "ck"), locked]) {
-      const out = await new Deno.Command(cmd[0], {
-        args: [
-          ...cmd.slice(1),
-          "run",
-          "-A",
-          join(REPO_ROOT, "main.ts"),
-          ...args(run.dataFlags, ck),
-        ],
-        env: ENV,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const r = {
-        code: out.code,
-        stdout: new TextDecoder().decode(out.stdout),
-        stderr: new TextDecoder().decode(out.stderr),
-      };
       assertUsageError(
-        r,
+        await runMainUnprivileged(unprivileged!, args(run.dataFlags, ck), { env: ENV }),
         new RegExp(`^error: Cannot write into --checkpoint_dir "${ck}": permission denied$`),
       );
     }

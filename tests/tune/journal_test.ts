@@ -17,7 +17,7 @@ import {
 } from "../../tune/mod.ts";
 // Private: the sampler's own random stream, to compute its log-uniform draw by hand below.
 import { paramRng } from "../../tune/samplers/sampler.ts";
-import { withTempDir } from "../_helpers.ts";
+import { waitFor, withTempDir } from "../_helpers.ts";
 import { assertSectionsExclude, makeStudy } from "./_study.ts";
 
 Deno.test("journal JSON: NaN and ±Infinity are written and read bare, as Python's json does", () => {
@@ -86,6 +86,61 @@ Deno.test("journal file lock: concurrent read-modify-write sections exclude each
   });
 });
 
+Deno.test("journal records: a wrong type or range names the file and the line", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/j.log`;
+    const w = { worker_id: "w" };
+    const study = { op_code: 0, ...w, study_name: "s", directions: [2] };
+    const lr = JSON.stringify({
+      name: "FloatDistribution",
+      attributes: { low: 1e-6, high: 1e-4, log: true, step: null },
+    });
+    const trial = (extra: Record<string, unknown>) => ({
+      op_code: 4,
+      ...w,
+      study_id: 0,
+      state: 1,
+      values: [0.8],
+      distributions: { lr },
+      params: { lr: 3e-5 },
+      ...extra,
+    });
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        trial({ values: "high" }),
+        /line 2: field "values" "high" is not null or a list of numbers$/,
+      ],
+      [{ op_code: 42, ...w }, /line 2: unknown op_code 42 \(Optuna's journal has 0 to 9\)$/],
+      [trial({ state: 7 }), /line 2: field "state" 7 is not a trial state \(0 to 4\)$/],
+      [trial({ params: { lr: 5 } }), /line 2: param "lr" 5 is outside \[0\.000001, 0\.0001\]$/],
+      [
+        {
+          op_code: 5,
+          ...w,
+          trial_id: 0,
+          param_name: "lr",
+          param_value_internal: 1,
+          distribution: "{}",
+        },
+        /line 2: field "distribution" is not a distribution/,
+      ],
+      [
+        { op_code: 6, ...w, trial_id: -1, state: 1 },
+        /line 2: field "trial_id" -1 is not a trial id$/,
+      ],
+    ];
+    for (const [record, pattern] of cases) {
+      await Deno.writeTextFile(path, `${stringifyPyJson(study)}\n${stringifyPyJson(record)}\n`);
+      await assert.rejects(() => new JournalFile(path).readAll(), (err: Error) => {
+        assert.equal(err.name, "InputError");
+        assert.ok(err.message.startsWith(`Invalid study journal "${path}" line 2: `), err.message);
+        assert.match(err.message, pattern);
+        return true;
+      });
+    }
+  });
+});
+
 Deno.test("journal file lock: a lock untouched for 30 s is broken; a fresh one is waited for", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/j.log`;
@@ -99,13 +154,25 @@ Deno.test("journal file lock: a lock untouched for 30 s is broken; a fresh one i
     await file.append([{ op_code: 0, worker_id: "w", study_name: "s", directions: [1] }]);
     assert.ok(performance.now() - t0 < 60_000, "a stale lock is broken, not waited for");
     assert.equal((await file.readAll()).length, 1);
-    // A fresh lock held by someone else: the append waits until it is released.
+    // A fresh lock held by someone else: the append waits until it is released, and a wait
+    // that lasts is said in one line.
+    const lines: string[] = [];
+    const waiting = await new JournalFile(path, { log: (l) => lines.push(l) }).open();
     await Deno.symlink(path, `${path}.lock`);
     let done = false;
-    const pending = file.append([{ op_code: 0, worker_id: "w", study_name: "t", directions: [1] }])
+    const pending = waiting.append([{
+      op_code: 0,
+      worker_id: "w",
+      study_name: "t",
+      directions: [1],
+    }])
       .then(() => done = true);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => lines.length > 0, "the waiting line");
     assert.equal(done, false);
+    assert.match(
+      lines[0],
+      /^Waiting for the study journal lock ".*j\.log\.lock" \(untouched for \d+ s: another worker holds it, or a killed one left it; it is broken after 30 s untouched\)$/,
+    );
     await Deno.remove(`${path}.lock`);
     await pending;
     assert.equal((await file.readAll()).length, 2);

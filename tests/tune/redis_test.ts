@@ -6,8 +6,23 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { floatDist, JournalRedis, RandomSampler, STATE_NAMES, TrialState } from "../../tune/mod.ts";
-import { needsProgram, needsPython, REPO_ROOT, SYSTEM_PYTHON } from "../_helpers.ts";
+import {
+  Direction,
+  floatDist,
+  JournalRedis,
+  RandomSampler,
+  STATE_NAMES,
+  TrialState,
+} from "../../tune/mod.ts";
+import {
+  needsProgram,
+  needsPython,
+  REPO_ROOT,
+  runMain,
+  SYSTEM_PYTHON,
+  withTempDir,
+} from "../_helpers.ts";
+import { runAndSignal } from "../train/_resume.ts";
 import { assertSectionsExclude, makeStudy } from "./_study.ts";
 
 function freePort(): number {
@@ -17,10 +32,19 @@ function freePort(): number {
   return port;
 }
 
-async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = freePort();
+/**
+ * A redis-server on `port` (a free one by default); with `dir`, persistent (append-only file,
+ * fsynced on every write) so that a restart keeps the study, as a production Redis would.
+ */
+async function startRedis(
+  options: { port?: number; dir?: string } = {},
+): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
+  const port = options.port ?? freePort();
+  const persistence = options.dir
+    ? ["--dir", options.dir, "--appendonly", "yes", "--appendfsync", "always"]
+    : ["--save", "", "--appendonly", "no"];
   const child = new Deno.Command("redis-server", {
-    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    args: ["--port", String(port), "--bind", "127.0.0.1", ...persistence],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -37,6 +61,7 @@ async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }>
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     stop: async () => {
       child.kill("SIGTERM");
       await output;
@@ -130,4 +155,98 @@ Deno.test({
       return true;
     });
   },
+});
+
+/** A demo study on Redis whose one trial runs long enough (500 steps) to lose Redis during it. */
+function longTrial(url: string, dir: string, extra: string[] = []): string[] {
+  return [
+    ...["tune", "--demo", "--n_trials", "1", "--storage", `${url}/0`, "--checkpoint_dir", dir],
+    ...["--max_train_samples", "2000", "--epochs", "2", "--batch_size", "8", "--eval_steps", "50"],
+    ...["--max_eval_samples", "40", "--heartbeat_interval", "0.5", ...extra],
+  ];
+}
+
+Deno.test({
+  name: "redis: a Redis restart mid-trial is survived; the study ends as if nothing happened",
+  ignore: noRedis,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const data = join(dir, "redis");
+      await Deno.mkdir(data);
+      let redis = await startRedis({ dir: data });
+      try {
+        const { status, stderr } = await runAndSignal(
+          longTrial(redis.url, join(dir, "ck")),
+          async (err) => {
+            if (!/Trial 0 started[\s\S]* step 60\//.test(err)) return false;
+            await redis.stop();
+            await new Promise((r) => setTimeout(r, 1500)); // down for a while
+            redis = await startRedis({ dir: data, port: redis.port });
+            return true;
+          },
+          { signals: [] },
+        );
+        assert.equal(status.code, 0, stderr);
+        assert.match(
+          stderr,
+          /^Lost the study storage "redis:\/\/127\.0\.0\.1:\d+\/0" \(.*\): reconnecting for up to 60 s \(--storage_timeout\)$/m,
+        );
+        assert.match(stderr, /^The study storage "redis:.*" is back$/m);
+        assert.match(stderr, /^Trial 0 COMPLETE /m);
+        const url = `${redis.url}/0`;
+        const backend = await new JournalRedis(url).open();
+        try {
+          const study = await makeStudy(new RandomSampler({ seed: 0 }), {
+            backend,
+            name: "mrpc-tune",
+            direction: Direction.MAXIMIZE,
+            nTrials: 1,
+          });
+          assert.deepEqual((await study.trials()).map((t) => t.state), [TrialState.COMPLETE]);
+        } finally {
+          await backend.close();
+        }
+      } finally {
+        await redis.stop();
+      }
+    }),
+});
+
+Deno.test({
+  name: "redis: lost past --storage_timeout, the worker stops (exit 1, one line), the trial saved",
+  ignore: noRedis,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const data = join(dir, "redis");
+      await Deno.mkdir(data);
+      let redis = await startRedis({ dir: data });
+      const ck = join(dir, "ck");
+      try {
+        const args = longTrial(redis.url, ck, ["--storage_timeout", "2"]);
+        const { status, stderr } = await runAndSignal(args, async (err) => {
+          if (!/Trial 0 started[\s\S]* step 60\//.test(err)) return false;
+          await redis.stop();
+          return true;
+        }, { signals: [] });
+        assert.equal(status.code, 1, stderr);
+        const last = stderr.trim().split("\n").at(-1)!;
+        assert.match(
+          last,
+          /^error: Lost the study storage "redis:\/\/127\.0\.0\.1:\d+\/0" for 2 s \(--storage_timeout\): /,
+        );
+        assert.doesNotMatch(stderr, /internal error/);
+        assert.match(stderr, /^Interrupted at step \d+: checkpoint-\d+ saved/m);
+        const trialDir = join(ck, "mrpc-tune", "trials", "trial-0");
+        const saved = (await Array.fromAsync(Deno.readDir(trialDir)))
+          .filter((e) => /^checkpoint-\d+$/.test(e.name));
+        assert.ok(saved.length > 0, "the trial saved a checkpoint");
+        // Redis back: the next run resumes the trial from that checkpoint.
+        redis = await startRedis({ dir: data, port: redis.port });
+        const again = await runMain(args, { env: { HF_HUB_OFFLINE: "1" } });
+        assert.equal(again.code, 0, again.stderr);
+        assert.match(again.stderr, /^Trial 1 started: lr=[\d.e-]+ \(resuming trial 0 from /m);
+      } finally {
+        await redis.stop();
+      }
+    }),
 });

@@ -40,6 +40,7 @@ function settings(dir: string, over: Partial<TuneSettings> = {}): TuneSettings {
     heartbeatIntervalSeconds: 60,
     gracePeriodSeconds: 300,
     maxWorkerRetries: 3,
+    storageTimeoutSeconds: 60,
     ...over,
   };
 }

@@ -10,10 +10,11 @@
  * @module
  */
 import { dirname } from "node:path";
-import { InputError } from "../../core/mod.ts";
+import { fileError, InputError } from "../../core/mod.ts";
 import { type JournalRecord } from "./journal.ts";
 import { parsePyJson, stringifyPyJson } from "./py_json.ts";
 import type { JournalBackend } from "./journal_storage.ts";
+import { recordProblem } from "./journal_check.ts";
 import { ProcessLock } from "./_lock.ts";
 
 /** Seconds a lock may stay untouched before another writer breaks it. */
@@ -24,20 +25,32 @@ export class JournalFile implements JournalBackend {
   readonly path: string;
   readonly #lock: string;
   readonly #graceMs: number;
+  readonly #log: (line: string) => void;
   readonly #process = new ProcessLock();
 
-  /** `lockGraceSeconds`: how long a lock may stay untouched before it is broken (Optuna's 30). */
-  constructor(path: string, options: { lockGraceSeconds?: number } = {}) {
+  /**
+   * `lockGraceSeconds`: how long a lock may stay untouched before it is broken (Optuna's 30);
+   * `log` hears, once per wait, that the lock is being waited for.
+   */
+  constructor(
+    path: string,
+    options: { lockGraceSeconds?: number; log?: (line: string) => void } = {},
+  ) {
     this.path = path;
     this.#lock = `${path}.lock`;
     this.#graceMs = (options.lockGraceSeconds ?? STALE_LOCK_SECONDS) * 1000;
+    this.#log = options.log ?? (() => {});
   }
 
   /** Creates the file (and its folder) when it does not exist. */
   async open(): Promise<this> {
-    await Deno.mkdir(dirname(this.path), { recursive: true });
-    const f = await Deno.open(this.path, { append: true, create: true });
-    f.close();
+    try {
+      await Deno.mkdir(dirname(this.path), { recursive: true });
+      const f = await Deno.open(this.path, { append: true, create: true });
+      f.close();
+    } catch (err) {
+      throw fileError("open the study journal", this.path, err);
+    }
     return this;
   }
 
@@ -51,8 +64,9 @@ export class JournalFile implements JournalBackend {
     const out: JournalRecord[] = [];
     for (const [i, line] of lines.entries()) {
       if (line.trim() === "") continue;
+      let record: unknown;
       try {
-        out.push(parsePyJson(line) as JournalRecord);
+        record = parsePyJson(line);
       } catch (err) {
         const torn = i === lines.length - 1; // no newline yet: a writer was killed mid-line
         if (torn) break;
@@ -60,6 +74,11 @@ export class JournalFile implements JournalBackend {
           `Invalid study journal "${this.path}" line ${i + 1}: ${(err as Error).message}`,
         );
       }
+      const problem = recordProblem(record);
+      if (problem) {
+        throw new InputError(`Invalid study journal "${this.path}" line ${i + 1}: ${problem}`);
+      }
+      out.push(record as JournalRecord);
     }
     return out;
   }
@@ -70,14 +89,19 @@ export class JournalFile implements JournalBackend {
     await this.withLock(async () => {
       await this.#dropTornLine();
       const text = records.map((r) => stringifyPyJson(r)).join("\n") + "\n";
-      const f = await Deno.open(this.path, { append: true, create: true });
       try {
-        const bytes = new TextEncoder().encode(text);
-        const written = await f.write(bytes);
-        if (written !== bytes.length) throw new Error(`Short write to "${this.path}"`);
-        await f.sync();
-      } finally {
-        f.close();
+        const f = await Deno.open(this.path, { append: true, create: true });
+        try {
+          const bytes = new TextEncoder().encode(text);
+          const written = await f.write(bytes);
+          if (written !== bytes.length) throw new Error(`Short write to "${this.path}"`);
+          await f.sync();
+        } finally {
+          f.close();
+        }
+      } catch (err) {
+        // A torn line left by a failed write is cut off by the next writer (see dropTornLine).
+        throw fileError("append to the study journal", this.path, err);
       }
     });
   }
@@ -112,14 +136,28 @@ export class JournalFile implements JournalBackend {
 
   async #acquire(): Promise<void> {
     let sleepMs = 1;
+    const since = Date.now();
+    let said = false;
     for (;;) {
       try {
         await Deno.symlink(this.path, this.#lock);
+        if (said) this.#log(`Got the study journal lock "${this.#lock}"`);
         return;
       } catch (err) {
-        if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+        if (!(err instanceof Deno.errors.AlreadyExists)) {
+          throw fileError("lock the study journal", this.#lock, err);
+        }
       }
       const stat = await Deno.lstat(this.#lock).catch(() => null);
+      if (!said && Date.now() - since > 2000) {
+        said = true;
+        const age = stat?.mtime ? Math.round((Date.now() - stat.mtime.getTime()) / 1000) : 0;
+        this.#log(
+          `Waiting for the study journal lock "${this.#lock}" (untouched for ${age} s: another ` +
+            `worker holds it, or a killed one left it; it is broken after ` +
+            `${this.#graceMs / 1000} s untouched)`,
+        );
+      }
       if (stat?.mtime && Date.now() - stat.mtime.getTime() > this.#graceMs) {
         // Break the stale lock the way a release does, so that only one breaker wins.
         const aside = `${this.#lock}${crypto.randomUUID()}.rename`;

@@ -6,13 +6,20 @@
  * Sections that read and then append hold `{prefix}:mrpc_tune_lock` (SET NX PX, released by a
  * compare-and-delete), which excludes other mrpc-tune workers.
  *
+ * A lost connection (a Redis restart, a network blip) is retried with a fresh connection and
+ * backoff (0.1 s doubling to 5 s) for up to `timeoutSeconds` (`--storage_timeout`, 60 s) since it
+ * was lost, said once in one line; past that every operation fails with a
+ * {@linkcode StorageLost}. An append whose reply was lost is not sent twice: it is looked for
+ * first.
+ *
  * @module
  */
-import { createClient } from "redis";
+import { createClient, ErrorReply } from "redis";
 import { InputError, RunError } from "../../core/mod.ts";
 import type { JournalRecord } from "./journal.ts";
 import { parsePyJson, stringifyPyJson } from "./py_json.ts";
 import type { JournalBackend } from "./journal_storage.ts";
+import { recordProblem } from "./journal_check.ts";
 import { ProcessLock } from "./_lock.ts";
 
 const APPEND_SCRIPT = "local i = redis.call('incr', string.format('%s:log_number', ARGV[1])) " +
@@ -43,40 +50,105 @@ export function parseRedisUrl(url: string): { url: string; db: number } {
   return { url, db: db === "" ? 0 : Number(db) };
 }
 
+/** The study storage could not be reached for longer than `--storage_timeout`. */
+export class StorageLost extends RunError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StorageLost";
+  }
+}
+
+/** Options of {@linkcode JournalRedis}. */
+export interface JournalRedisOptions {
+  /** Key prefix (Optuna's default is none). */
+  readonly prefix?: string;
+  /** Seconds a lost connection is retried before operations fail (default 60). */
+  readonly timeoutSeconds?: number;
+  /** Where the one line about a lost (and regained) connection goes. */
+  readonly log?: (line: string) => void;
+}
+
 /** The Redis backend (see module docs). */
 export class JournalRedis implements JournalBackend {
   readonly url: string;
   readonly #prefix: string;
+  readonly #timeoutMs: number;
+  readonly #log: (line: string) => void;
   #client: Client | null = null;
+  /** When the connection was lost (ms since epoch), while it is. */
+  #lostSince: number | null = null;
   readonly #process = new ProcessLock();
 
-  constructor(url: string, options: { prefix?: string } = {}) {
+  constructor(url: string, options: JournalRedisOptions = {}) {
     this.url = parseRedisUrl(url).url;
     this.#prefix = options.prefix ?? "";
+    this.#timeoutMs = (options.timeoutSeconds ?? 60) * 1000;
+    this.#log = options.log ?? (() => {});
   }
 
   /** Connects; a server that cannot be reached is a `RunError` naming it. */
   async open(): Promise<this> {
-    const client = connect(this.url);
-    client.on("error", () => {}); // reported through the failing command instead
     try {
-      await client.connect();
+      this.#client = await this.#connect();
     } catch (err) {
       throw new RunError(
         `Cannot connect to the study storage "${this.url}": ${(err as Error).message}`,
       );
     }
-    this.#client = client;
     return this;
   }
 
-  get #redis(): Client {
-    if (!this.#client) throw new Error("JournalRedis used before open()");
-    return this.#client;
+  async #connect(): Promise<Client> {
+    const client = connect(this.url);
+    client.on("error", () => {}); // reported through the failing command instead
+    await client.connect();
+    return client;
+  }
+
+  /**
+   * Runs `fn` on a connected client; a connection failure is retried on a new connection (see
+   * module docs) until `--storage_timeout` has passed since the connection was lost.
+   */
+  async #op<T>(fn: (redis: Client) => Promise<T>): Promise<T> {
+    for (let delayMs = 100;; delayMs = Math.min(delayMs * 2, 5000)) {
+      try {
+        this.#client ??= await this.#connect();
+        const result = await fn(this.#client);
+        if (this.#lostSince !== null) {
+          this.#log(`The study storage "${this.url}" is back`);
+          this.#lostSince = null;
+        }
+        return result;
+      } catch (err) {
+        if (err instanceof ErrorReply || err instanceof InputError) throw err; // not the link
+        const cause = (err as Error).message || String(err);
+        this.#client?.destroy();
+        this.#client = null;
+        if (this.#lostSince === null) {
+          this.#lostSince = Date.now();
+          this.#log(
+            `Lost the study storage "${this.url}" (${cause}): reconnecting for up to ` +
+              `${this.#timeoutMs / 1000} s (--storage_timeout)`,
+          );
+        }
+        if (Date.now() - this.#lostSince >= this.#timeoutMs) {
+          throw new StorageLost(
+            `Lost the study storage "${this.url}" for ${Math.round(this.#timeoutMs / 1000)} s ` +
+              `(--storage_timeout): ${cause}`,
+            { cause: err },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
   }
 
   async readAll(): Promise<JournalRecord[]> {
-    const last = await this.#redis.get(`${this.#prefix}:log_number`);
+    return await this.#op((redis) => this.#readFrom(redis));
+  }
+
+  async #readFrom(redis: Client): Promise<JournalRecord[]> {
+    const last = await redis.get(`${this.#prefix}:log_number`);
     if (last === null) return [];
     const n = Number(last) + 1;
     const out: JournalRecord[] = [];
@@ -85,31 +157,53 @@ export class JournalRedis implements JournalBackend {
         { length: Math.min(1000, n - from) },
         (_, i) => `${this.#prefix}:log:${from + i}`,
       );
-      const values = await this.#redis.mGet(keys);
+      const values = await redis.mGet(keys);
       for (const [i, v] of values.entries()) {
         // A number taken by INCR whose SET has not landed yet: the end for this read.
         if (v === null) return out;
+        let record: unknown;
         try {
-          out.push(parsePyJson(v) as JournalRecord);
+          record = parsePyJson(v);
         } catch (err) {
           if (from + i === n - 1) return out;
           throw new InputError(
             `Invalid study journal record ${from + i} in "${this.url}": ${(err as Error).message}`,
           );
         }
+        const problem = recordProblem(record);
+        if (problem) {
+          throw new InputError(
+            `Invalid study journal record ${from + i} in "${this.url}": ${problem}`,
+          );
+        }
+        out.push(record as JournalRecord);
       }
     }
     return out;
   }
 
   async append(records: readonly JournalRecord[]): Promise<void> {
-    await this.#redis.setNX(`${this.#prefix}:log_number`, "-1");
     for (const r of records) {
-      await this.#redis.eval(APPEND_SCRIPT, {
-        keys: [],
-        arguments: [this.#prefix, stringifyPyJson(r)],
+      const text = stringifyPyJson(r);
+      let before: number | null = null;
+      await this.#op(async (redis) => {
+        await redis.setNX(`${this.#prefix}:log_number`, "-1");
+        const now = Number(await redis.get(`${this.#prefix}:log_number`));
+        if (before !== null && await this.#landed(redis, before, now, text)) return;
+        before ??= now;
+        await redis.eval(APPEND_SCRIPT, { keys: [], arguments: [this.#prefix, text] });
       });
     }
+  }
+
+  /** Whether `text` was appended after record `after` (a retry whose first try's reply was lost). */
+  async #landed(redis: Client, after: number, now: number, text: string): Promise<boolean> {
+    if (now <= after) return false;
+    const keys = Array.from(
+      { length: now - after },
+      (_, i) => `${this.#prefix}:log:${after + 1 + i}`,
+    );
+    return (await redis.mGet(keys)).includes(text);
   }
 
   /** Runs `fn` holding the section lock (re-entrant along one call chain). */
@@ -118,14 +212,14 @@ export class JournalRedis implements JournalBackend {
     const token = crypto.randomUUID();
     const acquire = async () => {
       for (let sleepMs = 2;;) {
-        const ok = await this.#redis.set(key, token, { NX: true, PX: LOCK_TTL_MS });
+        const ok = await this.#op((redis) => redis.set(key, token, { NX: true, PX: LOCK_TTL_MS }));
         if (ok === "OK") return;
         await new Promise((resolve) => setTimeout(resolve, sleepMs));
         sleepMs = Math.min(sleepMs * 2, 200);
       }
     };
     const release = async () => {
-      await this.#redis.eval(RELEASE_SCRIPT, { keys: [key], arguments: [token] });
+      await this.#op((redis) => redis.eval(RELEASE_SCRIPT, { keys: [key], arguments: [token] }));
     };
     return this.#process.run(acquire, release, fn);
   }

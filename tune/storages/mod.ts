@@ -26,7 +26,12 @@ export {
   type TrialTemplate,
 } from "./journal_storage.ts";
 export { JournalFile, STALE_LOCK_SECONDS } from "./journal_file.ts";
-export { JournalRedis, parseRedisUrl } from "./journal_redis.ts";
+export {
+  JournalRedis,
+  type JournalRedisOptions,
+  parseRedisUrl,
+  StorageLost,
+} from "./journal_redis.ts";
 export { JournalMemory } from "./journal_memory.ts";
-export { checkStorageSpec, openStorage } from "./open.ts";
+export { checkStorageSpec, isRedisStorage, openStorage } from "./open.ts";
 export { parsePyDate, parsePyJson, pyNow, stringifyPyJson } from "./py_json.ts";
