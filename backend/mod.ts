@@ -24,4 +24,14 @@ export { DROPOUT_MASK_KERNEL } from "./_wasm_kernels.ts";
 export { activeBlas } from "./_blas_kernels.ts";
 export { type Blas, type BlasLoad, knownAnswerTest, loadBlas, refuseByName } from "./blas.ts";
 export { readFloats } from "./heap_read.ts";
+export {
+  type AdamWConstants,
+  heapAlloc,
+  heapFloats,
+  heapFree,
+  heapInts,
+  heapOffset,
+  type SimdKernels,
+  simdKernels,
+} from "./simd.ts";
 export { prepareWasmThreads } from "./wasm_threads.ts";

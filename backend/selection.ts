@@ -29,6 +29,7 @@ import { InputError } from "../core/mod.ts";
 import { type Blas, type BlasLoad, loadBlas } from "./blas.ts";
 import { setBlasKernels } from "./_blas_kernels.ts";
 import { registerTrainingKernels } from "./_wasm_kernels.ts";
+import { simdKernels } from "./simd.ts";
 import { tf, tfWasm } from "./tf.ts";
 
 /** Values of `--backend`. */
@@ -55,6 +56,11 @@ export interface BackendInfo {
   blas: string | null;
   /** Why no BLAS runs, when one was looked for (`--blas auto` or a path) and none does. */
   blasReason: string | null;
+  /**
+   * Our wasm SIMD kernels when they load on the wasm backend (`mrpc-tune wasm SIMD kernels`),
+   * else null. Training runs its optimizer step in place with them when a BLAS runs the matmuls.
+   */
+  simd: string | null;
 }
 
 /** Options of `initBackend`. */
@@ -120,8 +126,13 @@ export function describeBackend(info: BackendInfo): string {
     : "";
   const tried = info.fallbackReasons.length > 0 ? `; tried ${info.fallbackReasons.join("; ")}` : "";
   const blas = info.blas ? ` + ${info.blas}` : "";
+  const simd = info.simd
+    ? ` + ${info.simd}${
+      info.blas ? " (in-place optimizer)" : " (idle: in-place steps need a native sgemm)"
+    }`
+    : "";
   const noBlas = info.blasReason ? `; no BLAS: ${info.blasReason}` : "";
-  return `Backend: ${info.name}${blas} (${device}${threads}, ${info.provider}${tried}${noBlas})`;
+  return `Backend: ${info.name}${blas}${simd} (${device}${threads}, ${info.provider}${tried}${noBlas})`;
 }
 
 async function select(choice: BackendChoice, blas: string): Promise<BackendInfo> {
@@ -145,6 +156,7 @@ async function select(choice: BackendChoice, blas: string): Promise<BackendInfo>
         initMs: 0,
         blas: null,
         blasReason: null,
+        simd: null,
       };
     }
     reasons.push(`${pkg}: the "tensorflow" backend failed to initialise`);
@@ -193,6 +205,7 @@ async function selectJs(
     initMs: 0,
     blas: blas?.description ?? null,
     blasReason,
+    simd: wasm ? simdKernels()?.name ?? null : null,
   };
 }
 

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { AdamW, type PassSizes, passSizes, TrainStepper } from "../train/mod.ts";
+import { AdamW, type PassSizes, passSizes, splitBatch, TrainStepper } from "../train/mod.ts";
 import {
   type BackendChoice,
   type BackendInfo,
@@ -38,6 +38,7 @@ import {
   trainStepSeconds,
 } from "./_parts.ts";
 import { type TrackingCost, trackingCost } from "./_tracking_cost.ts";
+import { type OptimizerCost, optimizerCost } from "./_optimizer_cost.ts";
 
 export { encoderMatmulParams, MATMUL_SHAPE, type Padding, PADDINGS, trainFlops };
 
@@ -48,13 +49,26 @@ export interface BenchShape {
 }
 
 /** The parts a benchmark can run. */
-export type BenchPart = "matmul" | "train" | "eval" | "epoch" | "tracking";
+export type BenchPart = "matmul" | "optimizer" | "train" | "eval" | "epoch" | "tracking";
 
 /** Every part, in run order. */
-export const BENCH_PARTS: readonly BenchPart[] = ["matmul", "train", "eval", "epoch", "tracking"];
+export const BENCH_PARTS: readonly BenchPart[] = [
+  "matmul",
+  "optimizer",
+  "train",
+  "eval",
+  "epoch",
+  "tracking",
+];
 
 /** The parts run when `--parts` is not given (`tracking` on request). */
-export const DEFAULT_BENCH_PARTS: readonly BenchPart[] = ["matmul", "train", "eval", "epoch"];
+export const DEFAULT_BENCH_PARTS: readonly BenchPart[] = [
+  "matmul",
+  "optimizer",
+  "train",
+  "eval",
+  "epoch",
+];
 
 /** What to benchmark (validated by the caller). */
 export interface BenchConfig {
@@ -85,6 +99,8 @@ export interface BenchConfig {
    * process whose wasm backend is not initialised yet.
    */
   readonly wasmThreads: number;
+  /** Train steps in place on the wasm heap where they can run (false: the JS arrays). */
+  readonly inPlace?: boolean;
 }
 
 /** One training shape's figures. */
@@ -135,7 +151,7 @@ export interface EpochFigures {
 /** Everything a benchmark measured; `--json` prints exactly this object. */
 export interface BenchReport {
   readonly machine: MachineInfo;
-  readonly backend: Pick<BackendInfo, "name" | "provider" | "threads" | "gpu" | "blas">;
+  readonly backend: Pick<BackendInfo, "name" | "provider" | "threads" | "gpu" | "blas" | "simd">;
   readonly model: {
     readonly source: string;
     readonly nLayers: number;
@@ -151,6 +167,10 @@ export interface BenchReport {
     readonly seconds: number;
     readonly gflops: number;
   } | null;
+  /** The fixed cost of an optimizer step, timed alone, in each mode that runs here. */
+  readonly optimizer: OptimizerCost[] | null;
+  /** Where the optimizer step runs in the train and epoch parts. */
+  readonly optimizerMode: "heap" | "js" | null;
   readonly train: TrainFigures[];
   readonly eval: EvalFigures | null;
   /** Batch-level padded tokens of one epoch per padding (HF's view, before micro-batching). */
@@ -182,13 +202,18 @@ export async function runBench(
   };
   const matmul = config.parts.has("matmul") ? await matmulPart(log) : null;
   const model = DistilBertClassifier.random(cfg, { seed: config.seed });
+  let stepper: TrainStepper | null = null;
   try {
+    const optimizer = config.parts.has("optimizer")
+      ? await optimizerCost(model, { repeats: config.steps, log })
+      : null;
     const needsStepper = config.parts.has("train") || config.parts.has("epoch") ||
       config.parts.has("tracking");
-    const stepper = needsStepper
+    stepper = needsStepper
       ? await TrainStepper.create(model, new AdamW({ weightDecay: 0.01 }), {
         maxGradNorm: 1,
         maxRows: ctx.passes.trainRows,
+        inPlace: config.inPlace,
       })
       : null;
     const train = stepper && config.parts.has("train") ? trainPart(ctx, stepper, matmul) : [];
@@ -219,6 +244,7 @@ export async function runBench(
         threads: backend.threads,
         gpu: backend.gpu,
         blas: backend.blas,
+        simd: backend.simd,
       },
       model: {
         source: config.modelSource,
@@ -231,6 +257,8 @@ export async function runBench(
       },
       settings: { warmup: config.warmup, steps: config.steps, seed: config.seed },
       matmul,
+      optimizer,
+      optimizerMode: stepper?.mode ?? null,
       train,
       eval: evalFigures,
       tokens,
@@ -240,6 +268,7 @@ export async function runBench(
       totalSeconds: (performance.now() - t0) / 1000,
     };
   } finally {
+    stepper?.dispose();
     model.dispose();
   }
 }
@@ -287,7 +316,9 @@ function trainPart(
     const rates = trainRates(ctx.config.model, shape, times);
     train.push({
       ...shape,
-      microBatchRows: Math.min(shape.batch, ctx.passes.trainRows(shape.seqLen)),
+      microBatchRows: Math.max(
+        ...splitBatch(batch, ctx.passes.trainRows(shape.seqLen)).map((m) => m.batch.batchSize),
+      ),
       stepSeconds: times,
       ...rates,
       fractionOfMatmul: matmul ? rates.gflops / matmul.gflops : null,

@@ -18,4 +18,5 @@ export {
   type TrainFigures,
 } from "./bench.ts";
 export { PADDINGS } from "./_epoch.ts";
+export { type OptimizerCost } from "./_optimizer_cost.ts";
 export { encoderMatmulParams, trainFlops } from "./_parts.ts";

@@ -98,6 +98,13 @@ export const BENCH_OPTIONS = [
     max: 8,
     description: "XNNPACK threads on wasm (0: tfjs's default, 1 under Deno)",
   },
+  {
+    name: "in_place",
+    type: "boolean",
+    default: true,
+    description: "Optimizer steps in place on the wasm heap with the SIMD kernels where they " +
+      "run (false: the JS arrays, to compare)",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 /** The typed values of {@linkcode BENCH_OPTIONS}. */
@@ -181,6 +188,7 @@ export async function benchConfigFrom(
     maxSeqLength: values.max_seq_length,
     seed: values.seed,
     wasmThreads: values.wasm_threads,
+    inPlace: values.in_place,
   };
   const lengths = [
     ...(config.parts.has("train") ? config.trainShapes.map((s) => s.seqLen) : []),
@@ -224,6 +232,14 @@ export function formatReport(r: BenchReport): string {
   if (r.matmul) {
     lines.push(`matmul ${r.matmul.shape.join("x")}: ${f(r.matmul.gflops, 1)} GFLOP/s`);
   }
+  for (const o of r.optimizer ?? []) {
+    lines.push(
+      `optimizer step, fixed cost (${o.mode === "heap" ? "in place, wasm SIMD" : "JS arrays"}): ` +
+        `${f(o.totalSeconds, 3)} s = accumulate ${f(o.accumulateSeconds, 3)} + norm ` +
+        `${f(o.normSeconds, 3)} + AdamW and write-back ${f(o.updateSeconds, 3)} s`,
+    );
+  }
+  if (r.optimizerMode) lines.push(`train steps' optimizer: ${r.optimizerMode}`);
   for (const t of r.train) {
     const frac = t.fractionOfMatmul === null
       ? ""

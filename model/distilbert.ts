@@ -250,6 +250,14 @@ export class DistilBertClassifier {
       param.assign(t);
       t.dispose();
     }
+    this.paramsChanged();
+  }
+
+  /**
+   * Call after the parameters' values changed in place (an optimizer writing into their memory):
+   * what is derived from them (the transposed Linear weights, when held) is made again.
+   */
+  paramsChanged(): void {
     this.#transposed.refresh();
   }
 

@@ -127,13 +127,6 @@ export class AdamW {
     grads: ReadonlyMap<string, Float32Array>,
     options: AdamWStepOptions,
   ): void {
-    const { lr, clipScale = 1 } = options;
-    if (!(Number.isFinite(lr) && lr >= 0)) {
-      throw new RangeError(`AdamW step: learning rate must be finite and >= 0, got "${lr}"`);
-    }
-    if (!Number.isFinite(clipScale)) {
-      throw new RangeError(`AdamW step: clip scale must be finite, got "${clipScale}"`);
-    }
     for (const [name, p] of params) {
       const g = grads.get(name);
       if (!g) throw new Error(`AdamW step: no gradient for parameter "${name}"`);
@@ -153,19 +146,7 @@ export class AdamW {
       if (!params.has(name)) throw new Error(`AdamW step: gradient "${name}" has no parameter`);
     }
 
-    const t = this.#step + 1;
-    const f = Math.fround;
-    const coeffs: StepCoefficients = {
-      clipScale: f(clipScale),
-      decayFactor: 1,
-      oneMinusBeta1: f(1 - this.#beta1),
-      beta2: f(this.#beta2),
-      oneMinusBeta2: f(1 - this.#beta2),
-      negStepSize: f(-(lr / (1 - this.#beta1 ** t))),
-      biasCorrection2Sqrt: f(Math.sqrt(1 - this.#beta2 ** t)),
-      eps: f(this.#eps),
-    };
-    const decayFactor = f(1 - lr * this.#weightDecay);
+    const constants = this.nextStep(options);
     for (const [name, p] of params) {
       let m = this.#m.get(name);
       let v = this.#v.get(name);
@@ -175,10 +156,44 @@ export class AdamW {
         this.#m.set(name, m);
         this.#v.set(name, v);
       }
-      coeffs.decayFactor = this.#decays(name) ? decayFactor : 1;
-      fusedUpdate(p, grads.get(name)!, m, v, coeffs);
+      fusedUpdate(p, grads.get(name)!, m, v, constants.of(name));
     }
-    this.#step = t;
+    this.completeStep();
+  }
+
+  /**
+   * The float32 constants of the next step, in the one place they are computed (a step that runs
+   * elsewhere, such as the wasm SIMD kernel, takes them from here): `of(name)` gives a
+   * parameter's, with its weight decay factor (1 for no-decay names). Call
+   * {@linkcode AdamW.completeStep} once the step has been applied.
+   */
+  nextStep(options: AdamWStepOptions): { of(name: string): StepCoefficients } {
+    const { lr, clipScale = 1 } = options;
+    if (!(Number.isFinite(lr) && lr >= 0)) {
+      throw new RangeError(`AdamW step: learning rate must be finite and >= 0, got "${lr}"`);
+    }
+    if (!Number.isFinite(clipScale)) {
+      throw new RangeError(`AdamW step: clip scale must be finite, got "${clipScale}"`);
+    }
+    const t = this.#step + 1;
+    const f = Math.fround;
+    const base: StepCoefficients = {
+      clipScale: f(clipScale),
+      decayFactor: 1,
+      oneMinusBeta1: f(1 - this.#beta1),
+      beta2: f(this.#beta2),
+      oneMinusBeta2: f(1 - this.#beta2),
+      negStepSize: f(-(lr / (1 - this.#beta1 ** t))),
+      biasCorrection2Sqrt: f(Math.sqrt(1 - this.#beta2 ** t)),
+      eps: f(this.#eps),
+    };
+    const decayed = { ...base, decayFactor: f(1 - lr * this.#weightDecay) };
+    return { of: (name) => this.#decays(name) ? decayed : base };
+  }
+
+  /** Counts a step applied with {@linkcode AdamW.nextStep}'s constants. */
+  completeStep(): void {
+    this.#step++;
   }
 
   /**
@@ -222,15 +237,15 @@ export class AdamW {
 }
 
 /** Float32 constants of one step (torch casts each Python scalar to the tensor's float32). */
-interface StepCoefficients {
-  clipScale: number;
-  decayFactor: number;
-  oneMinusBeta1: number;
-  beta2: number;
-  oneMinusBeta2: number;
-  negStepSize: number;
-  biasCorrection2Sqrt: number;
-  eps: number;
+export interface StepCoefficients {
+  readonly clipScale: number;
+  readonly decayFactor: number;
+  readonly oneMinusBeta1: number;
+  readonly beta2: number;
+  readonly oneMinusBeta2: number;
+  readonly negStepSize: number;
+  readonly biasCorrection2Sqrt: number;
+  readonly eps: number;
 }
 
 /**

@@ -74,11 +74,13 @@ export async function saveCheckpointNow(
     data: setup.data,
     runId: ctx.runId,
   });
+  // The parameters and moments as they are (heap views in the heap mode): no tfjs call runs
+  // until the checkpoint is written.
   await saveCheckpoint(config.checkpoint_dir, {
     config: setup.pretrained.config,
     params: ctx.stepper.params,
     shapes,
-    optimizer: ctx.optimizer.state(),
+    optimizer: ctx.stepper.optimizerState(),
     state: trainerState,
     tokenizerFiles: setup.tokenizerFiles,
     extraJson: metrics ? { [EVAL_RESULTS_FILE]: evalResultsJson(metrics, state.step) } : {},

@@ -72,15 +72,19 @@ export interface MicroBatch {
 }
 
 /**
- * Cuts `batch` into consecutive micro-batches of at most `maxRows` rows, each padded to its own
- * longest sequence. A batch that fits is returned whole with weight 1.
+ * Cuts `batch` into as few consecutive micro-batches as `maxRows` allows, of even sizes (16 rows
+ * at most 14 a pass run as 8 + 8, not 14 + 2: a pass's fixed cost is paid once per pass, so a
+ * tiny last pass costs almost as much as a full one), each padded to its own longest sequence.
+ * A batch that fits is returned whole with weight 1.
  */
 export function splitBatch(batch: Batch, maxRows: number): MicroBatch[] {
   if (batch.batchSize <= maxRows) return [{ batch, weight: 1 }];
   const out: MicroBatch[] = [];
   const s = batch.seqLen;
-  for (let start = 0; start < batch.batchSize; start += maxRows) {
-    const rows = Math.min(maxRows, batch.batchSize - start);
+  const passes = Math.ceil(batch.batchSize / maxRows);
+  const base = Math.floor(batch.batchSize / passes), larger = batch.batchSize % passes;
+  for (let k = 0, start = 0; k < passes; k++) {
+    const rows = base + (k < larger ? 1 : 0);
     let len = 1;
     for (let r = start; r < start + rows; r++) {
       let n = 0;
@@ -105,6 +109,7 @@ export function splitBatch(batch: Batch, maxRows: number): MicroBatch[] {
       },
       weight: rows / batch.batchSize,
     });
+    start += rows;
   }
   return out;
 }

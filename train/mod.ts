@@ -37,7 +37,8 @@ export {
 } from "./checkpoint_layout.ts";
 export { rotateCheckpoints } from "./checkpoint_rotation.ts";
 export { evaluate } from "./evaluate.ts";
-export { clipScale, globalGradNorm, gradClip } from "./grad_clip.ts";
+export { clipScale, globalGradNorm, type GradClip, gradClip } from "./grad_clip.ts";
+export { HeapStep } from "./heap_step.ts";
 export {
   lrAt,
   lrMultiplier,

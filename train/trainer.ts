@@ -126,6 +126,7 @@ async function trainLoop(setup: TrainSetup, options: RunTrainingOptions): Promis
     }
     await exportBest(config, state, log);
   } finally {
+    stepper.dispose();
     model.dispose();
   }
   return {

@@ -131,7 +131,10 @@ Deno.test("BLAS library: refusals and fallbacks say why; --blas off and no FFI k
   }).output();
   const line = new TextDecoder().decode(out.stdout).trim();
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  assert.match(line, /^Backend: wasm \(CPU/);
+  assert.match(
+    line,
+    /^Backend: wasm( \+ mrpc-tune wasm SIMD kernels \(idle: in-place steps need a native sgemm\))? \(CPU/,
+  );
   assert.doesNotMatch(line, /BLAS/);
 });
 
@@ -240,7 +243,10 @@ Deno.test({
     assert.ok(load.ok);
     assert.equal(knownAnswerTest(load.blas), null);
     const info = await initBackend("wasm", { blas: "auto" });
-    assert.match(describeBackend(info), /^Backend: wasm \+ \S+.* \(\d+ threads?\) \(CPU, 1 thread/);
+    assert.match(
+      describeBackend(info),
+      /^Backend: wasm \+ \S+.* \(\d+ threads?\)( \+ mrpc-tune wasm SIMD kernels \(in-place optimizer\))? \(CPU, 1 thread/,
+    );
     // Gradients of sum((x·wᵀ)²) (batched) and sum((aᵀ·b)²) (2-D), through transposed matmuls.
     const grads = () =>
       tf.tidy(() => {

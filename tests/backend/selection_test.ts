@@ -61,12 +61,14 @@ Deno.test("backend: auto falls back cleanly and fast, logging one line", async (
       "@tensorflow/tfjs-node-gpu",
       "@tensorflow/tfjs-node",
     ]);
-    // With a native BLAS that passed its checks: "wasm + OpenBLAS 0.3.21 (2 threads)".
+    // With a native BLAS that passed its checks: "wasm + OpenBLAS 0.3.21 (2 threads)"; then our
+    // SIMD kernels, named with what they do.
     assert.match(
       lines[0],
-      /^Backend: wasm( \+ [^(]+ \(\d+ threads?\))? \(CPU, 1 thread, @tensorflow\/tfjs-backend-wasm; tried /,
+      /^Backend: wasm( \+ [^(]+ \(\d+ threads?\))?( \+ mrpc-tune wasm SIMD kernels \((in-place optimizer|idle: in-place steps need a native sgemm)\))? \(CPU, 1 thread, @tensorflow\/tfjs-backend-wasm; tried /,
     );
-    assert.equal(info.blas !== null, /^Backend: wasm \+ /.test(lines[0]));
+    assert.equal(info.blas !== null, /^Backend: wasm \+ [^(]+ \(\d+ threads?\)/.test(lines[0]));
+    assert.equal(info.simd, "mrpc-tune wasm SIMD kernels", "the kernels load on wasm");
     assert.equal(tf.getKernelsForBackend("tensorflow").length, 0, "no half-registered kernels");
   } else {
     assert.equal(info.name, "tensorflow");

@@ -74,6 +74,8 @@ Deno.test("bench --json: one object with every figure, sane for a tiny model", a
       "matmul",
       "memory",
       "model",
+      "optimizer",
+      "optimizer_mode",
       "settings",
       "tokens",
       "total_seconds",
@@ -104,6 +106,14 @@ Deno.test("bench --json: one object with every figure, sane for a tiny model", a
       assert.ok(Math.abs(t.fraction_of_matmul - t.gflops / j.matmul.gflops) < 1e-12);
       assert.equal(t.micro_batch_rows, t.batch, "a tiny model is not split");
     }
+    const modes = j.optimizer.map((o: { mode: string }) => o.mode);
+    assert.deepEqual(modes, j.backend.simd ? ["heap", "js"] : ["js"], "each mode that runs here");
+    for (const o of j.optimizer) {
+      positive(o.total_seconds, `${o.mode} optimizer step`);
+      const sum = o.accumulate_seconds + o.norm_seconds + o.update_seconds;
+      assert.ok(Math.abs(o.total_seconds - sum) < 1e-12, "the total is its parts");
+    }
+    assert.ok(["heap", "js"].includes(j.optimizer_mode));
     assert.equal(j.eval.batch, 5);
     positive(j.eval.examples_per_second, "eval examples/s");
 

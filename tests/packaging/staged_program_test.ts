@@ -43,6 +43,8 @@ Deno.test("staged program: runs every kind of command from a folder without the 
         },
       );
       assert.equal(demo.code, 0, demo.stderr);
+      // The SIMD kernels' binary (a compile --include) is staged: they load from it.
+      assert.match(demo.stderr, /^Backend: wasm .*\+ mrpc-tune wasm SIMD kernels/m);
       const [remote] = [...server.runs.values()];
       assert.ok(remote && remote.history.length > 0, "the upload Worker ran from the staged graph");
       assert.equal(remote.exitCode, 0);

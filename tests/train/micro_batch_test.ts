@@ -42,6 +42,8 @@ Deno.test("micro_batch: splitBatch keeps every row once, in order, each chunk tr
     const batch = collate(ex, indices, { padId: 0 });
     const parts = splitBatch(batch, maxRows);
     assert.equal(parts.length, Math.ceil(rows / maxRows));
+    const sizes = parts.map((p) => p.batch.batchSize);
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `even passes: ${sizes}`);
     const seen: number[][] = [];
     for (const { batch: part, weight } of parts) {
       assert.ok(part.batchSize <= maxRows && part.batchSize >= 1);
@@ -63,6 +65,13 @@ Deno.test("micro_batch: splitBatch keeps every row once, in order, each chunk tr
     const total = parts.reduce((s, p) => s + p.weight, 0);
     assert.ok(Math.abs(total - 1) < 1e-12, `weights sum to 1, got ${total}`);
   }
+});
+
+Deno.test("micro_batch: 16 rows at most 14 a pass run as 8 + 8, not 14 + 2", () => {
+  const batch = collate(encoded(16, 20, 9), [...Array(16).keys()], { padId: 0 });
+  assert.deepEqual(splitBatch(batch, 14).map((p) => p.batch.batchSize), [8, 8]);
+  assert.deepEqual(splitBatch(batch, 5).map((p) => p.batch.batchSize), [4, 4, 4, 4]);
+  assert.deepEqual(splitBatch(batch, 6).map((p) => p.batch.batchSize), [6, 5, 5]);
 });
 
 Deno.test("micro_batch: a batch that fits is returned whole with weight 1", () => {
