@@ -10,8 +10,9 @@
  * `Identity` (wasm): tfjs clones every tensor it saves for backward with `Identity`, which the wasm
  * backend implements as a copy. The replacement shares the buffer, ref-counted, as wasm's own
  * `Reshape` and the cpu backend's `Identity` do (measured: 0.5 GB less heap at batch 4). Sound
- * because no wasm kernel writes into its inputs, and parameters are updated by `assign`ing new
- * tensors, never by writing into their heap buffers.
+ * because no wasm kernel writes into its inputs. The in-place optimizer (train/heap_step.ts) does
+ * write new weights into the weight tensors' heap buffers, but only between steps, when the tape
+ * that held the shared buffers for backward has been disposed.
  *
  * `MrpcTuneDropoutMask` (wasm and cpu, mrpc-tune's own): the multiplier `tf.dropout` applies (0
  * or `1 / (1 - rate)`, the very same values for the same seed), written in one pass. `tf.dropout`

@@ -34,4 +34,10 @@ export {
   type SimdKernels,
   simdKernels,
 } from "./simd.ts";
+export {
+  type FusedLayers,
+  fusedLayers,
+  type LayerNormOutputs,
+  setFusedLayers,
+} from "./fused_layers.ts";
 export { prepareWasmThreads } from "./wasm_threads.ts";

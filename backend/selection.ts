@@ -128,7 +128,9 @@ export function describeBackend(info: BackendInfo): string {
   const blas = info.blas ? ` + ${info.blas}` : "";
   const simd = info.simd
     ? ` + ${info.simd}${
-      info.blas ? " (in-place optimizer)" : " (idle: in-place steps need a native sgemm)"
+      info.blas
+        ? " (fused GELU and LayerNorm, in-place optimizer)"
+        : " (fused GELU and LayerNorm; in-place optimizer idle: it needs a native sgemm)"
     }`
     : "";
   const noBlas = info.blasReason ? `; no BLAS: ${info.blasReason}` : "";

@@ -37,6 +37,32 @@ export interface SimdKernels {
   sumSquares(x: number, n: number): number;
   /** One fused AdamW step over `n` values of `p`, `g`, `m`, `v` (see train/adamw.ts). */
   adamw(p: number, g: number, m: number, v: number, n: number, c: AdamWConstants): void;
+  /** `y[i] = x[i]·Φ(x[i])`, exact (erf) GELU, and `cdf[i] = Φ(x[i])`, for `i < n`. */
+  gelu(x: number, y: number, cdf: number, n: number): void;
+  /** `dx[i] = dy[i]·GELU'(x[i])` for `i < n`, from the forward's `cdf`. */
+  geluGrad(x: number, cdf: number, dy: number, dx: number, n: number): void;
+  /**
+   * LayerNorm over `rows` rows of `d` values (`d` a multiple of 4) of `x`, or of `x + res` where
+   * `res` is not 0: writes `y`, `xhat` (`[rows, d]`) and `rstd` (`[rows]`).
+   */
+  layerNorm(
+    x: number,
+    res: number,
+    gamma: number,
+    beta: number,
+    out: { y: number; xhat: number; rstd: number },
+    rows: number,
+    d: number,
+    eps: number,
+  ): void;
+  /** LayerNorm's backward from `xhat` and `rstd`: writes `dx` (`[rows, d]`), `dgamma`, `dbeta` (`[d]`). */
+  layerNormGrad(
+    dy: number,
+    saved: { xhat: number; rstd: number; gamma: number },
+    out: { dx: number; dgamma: number; dbeta: number },
+    rows: number,
+    d: number,
+  ): void;
 }
 
 interface Exports {
@@ -57,6 +83,31 @@ interface Exports {
     negStep: number,
     bc2Sqrt: number,
     eps: number,
+  ): void;
+  gelu(x: number, y: number, cdf: number, n: number): void;
+  gelu_grad(x: number, cdf: number, dy: number, dx: number, n: number): void;
+  layer_norm(
+    x: number,
+    res: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    xhat: number,
+    rstd: number,
+    rows: number,
+    d: number,
+    eps: number,
+  ): void;
+  layer_norm_grad(
+    dy: number,
+    xhat: number,
+    rstd: number,
+    gamma: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    rows: number,
+    d: number,
   ): void;
 }
 
@@ -117,6 +168,22 @@ export function simdKernels(): SimdKernels | null {
           c.biasCorrection2Sqrt,
           c.eps,
         ),
+      gelu: (x, y, cdf, n) => e.gelu(x, y, cdf, n),
+      geluGrad: (x, cdf, dy, dx, n) => e.gelu_grad(x, cdf, dy, dx, n),
+      layerNorm: (x, res, gamma, beta, out, rows, d, eps) =>
+        e.layer_norm(x, res, gamma, beta, out.y, out.xhat, out.rstd, rows, d, eps),
+      layerNormGrad: (dy, saved, out, rows, d) =>
+        e.layer_norm_grad(
+          dy,
+          saved.xhat,
+          saved.rstd,
+          saved.gamma,
+          out.dx,
+          out.dgamma,
+          out.dbeta,
+          rows,
+          d,
+        ),
     };
   } catch {
     kernels = null; // no wasm SIMD here, or no kernels.wasm: the callers' JS paths
@@ -125,8 +192,8 @@ export function simdKernels(): SimdKernels | null {
   return kernels;
 }
 
-/** The byte offset of a float32 tensor's values in the wasm heap. */
-export function heapOffset(t: tf.Tensor): number {
+/** The byte offset of a float32 tensor's values (a tensor, or a kernel's TensorInfo) in the wasm heap. */
+export function heapOffset(t: Pick<tf.TensorInfo, "dataId">): number {
   const backend = wasmBackend();
   if (!backend) throw new Error("heapOffset needs the wasm backend");
   const data = (backend as unknown as {

@@ -18,8 +18,10 @@ import { AdamW, type PassSizes, passSizes, splitBatch, TrainStepper } from "../t
 import {
   type BackendChoice,
   type BackendInfo,
+  fusedLayers,
   initBackend,
   prepareWasmThreads,
+  setFusedLayers,
 } from "../backend/mod.ts";
 import { DistilBertClassifier, type DistilBertConfig } from "../model/mod.ts";
 import { type MachineInfo, machineInfo, type MemoryPeaks, memoryPeaks } from "./_machine.ts";
@@ -101,6 +103,8 @@ export interface BenchConfig {
   readonly wasmThreads: number;
   /** Train steps in place on the wasm heap where they can run (false: the JS arrays). */
   readonly inPlace?: boolean;
+  /** Fused GELU and LayerNorm kernels where they can run (false: tfjs's kernels). */
+  readonly fused?: boolean;
 }
 
 /** One training shape's figures. */
@@ -171,6 +175,8 @@ export interface BenchReport {
   readonly optimizer: OptimizerCost[] | null;
   /** Where the optimizer step runs in the train and epoch parts. */
   readonly optimizerMode: "heap" | "js" | null;
+  /** Whether the passes ran the fused GELU and LayerNorm kernels. */
+  readonly fusedLayers: boolean;
   readonly train: TrainFigures[];
   readonly eval: EvalFigures | null;
   /** Batch-level padded tokens of one epoch per padding (HF's view, before micro-batching). */
@@ -192,6 +198,7 @@ export async function runBench(
   const { log } = options;
   const machine = machineInfo();
   const backend = await startBackend(config, log);
+  setFusedLayers(config.fused ?? true);
   const cfg = config.model;
   const ctx: PartContext = {
     config,
@@ -259,6 +266,7 @@ export async function runBench(
       matmul,
       optimizer,
       optimizerMode: stepper?.mode ?? null,
+      fusedLayers: fusedLayers() !== null,
       train,
       eval: evalFigures,
       tokens,
@@ -270,6 +278,7 @@ export async function runBench(
   } finally {
     stepper?.dispose();
     model.dispose();
+    setFusedLayers(true);
   }
 }
 

@@ -105,6 +105,13 @@ export const BENCH_OPTIONS = [
     description: "Optimizer steps in place on the wasm heap with the SIMD kernels where they " +
       "run (false: the JS arrays, to compare)",
   },
+  {
+    name: "fused",
+    type: "boolean",
+    default: true,
+    description: "Fused GELU and LayerNorm kernels where our SIMD kernels run (false: tfjs's " +
+      "kernels, to compare)",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 /** The typed values of {@linkcode BENCH_OPTIONS}. */
@@ -189,6 +196,7 @@ export async function benchConfigFrom(
     seed: values.seed,
     wasmThreads: values.wasm_threads,
     inPlace: values.in_place,
+    fused: values.fused,
   };
   const lengths = [
     ...(config.parts.has("train") ? config.trainShapes.map((s) => s.seqLen) : []),
@@ -240,6 +248,7 @@ export function formatReport(r: BenchReport): string {
     );
   }
   if (r.optimizerMode) lines.push(`train steps' optimizer: ${r.optimizerMode}`);
+  lines.push(`fused GELU and LayerNorm kernels: ${r.fusedLayers ? "on" : "off"}`);
   for (const t of r.train) {
     const frac = t.fractionOfMatmul === null
       ? ""

@@ -9,6 +9,7 @@ import type { Batch } from "../data/mod.ts";
 import { tf } from "../backend/mod.ts";
 import type { DistilBertConfig } from "./config.ts";
 import {
+  addLayerNorm,
   batchMatMul,
   dense,
   dropout,
@@ -144,15 +145,17 @@ function transformerBlock(ctx: Context, x: tf.Tensor2D, layer: number): tf.Tenso
   const { config, p } = ctx;
   const prefix = `distilbert.transformer.layer.${layer}`;
   const attn = attention(ctx, x, layer); // [b*s, dim]
-  const sa = layerNorm(
-    tf.add(attn, x),
+  const sa = addLayerNorm(
+    attn,
+    x,
     p(`${prefix}.sa_layer_norm.weight`),
     p(`${prefix}.sa_layer_norm.bias`),
   ); // [b*s, dim]
   const hidden = gelu(linear(ctx, sa, `${prefix}.ffn.lin1`)); // [b*s, hidden_dim]
   const ffn = drop(ctx, linear(ctx, hidden, `${prefix}.ffn.lin2`), config.dropout, 2 + 2 * layer); // [b*s, dim]
-  return layerNorm(
-    tf.add(ffn, sa),
+  return addLayerNorm(
+    ffn,
+    sa,
     p(`${prefix}.output_layer_norm.weight`),
     p(`${prefix}.output_layer_norm.bias`),
   ); // [b*s, dim]

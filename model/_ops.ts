@@ -5,12 +5,19 @@
  * derivative autograd would, but on XNNPACK (the wasm matmuls without BLAS) `dense` keeps every
  * matmul 2-D and untransposed, its fast path; with a native BLAS (`activeBlas()`) the transposes
  * are sgemm's flags instead, its fast form — one model definition, each path's fastest form. And
- * `layerNorm`/`gelu` save one or two tensors for backward instead of every intermediate.
+ * `layerNorm`/`gelu` save one or two tensors for backward instead of every intermediate; where our
+ * wasm SIMD kernels run (`fusedLayers()`), each of their passes is one fused kernel.
  * `embeddingLookup` also zeroes the [PAD] row's gradient as `nn.Embedding(padding_idx)`.
  *
  * @module
  */
-import { activeBlas, DROPOUT_MASK_KERNEL, tf } from "../backend/mod.ts";
+import {
+  activeBlas,
+  DROPOUT_MASK_KERNEL,
+  type FusedLayers,
+  fusedLayers,
+  tf,
+} from "../backend/mod.ts";
 
 /** float32's most negative finite value (`torch.finfo(torch.float32).min`): masked scores. */
 export const FLOAT32_MIN = -3.4028234663852886e38;
@@ -159,9 +166,52 @@ const layerNormOp = withGrad<tf.Tensor2D>(
 
 /** LayerNorm over the last axis of `x` `[n, d]` (eps 1e-12, biased variance, as torch). */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor2D {
+  const f = fusedLayers();
+  if (f?.layerNormFits(x.shape[1])) return fusedLayerNormOp(f, false)(x, gamma, beta);
   return layerNormOp(x, gamma, beta);
 }
 
+/** `layerNorm(x + res, gamma, beta)`: a residual connection and its LayerNorm. */
+export function addLayerNorm(
+  x: tf.Tensor2D,
+  res: tf.Tensor2D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+): tf.Tensor2D {
+  const f = fusedLayers();
+  if (f?.layerNormFits(x.shape[1])) return fusedLayerNormOp(f, true)(x, res, gamma, beta);
+  return layerNormOp(tf.add(x, res), gamma, beta);
+}
+
+/**
+ * LayerNorm as one fused kernel each way (of `x + res` with `withResidual`: then both inputs get
+ * the same gradient).
+ */
+function fusedLayerNormOp(
+  f: FusedLayers,
+  withResidual: boolean,
+): (...inputs: tf.Tensor[]) => tf.Tensor2D {
+  return withGrad<tf.Tensor2D>(
+    ((...args: unknown[]) => {
+      const save = args.pop() as Save;
+      const [x, res, gamma, beta] = (withResidual ? args : [args[0], null, ...args.slice(1)]) as [
+        tf.Tensor2D,
+        tf.Tensor2D | null,
+        tf.Tensor1D,
+        tf.Tensor1D,
+      ];
+      const { y, xhat, rstd } = f.layerNorm(x, res, gamma, beta, LAYER_NORM_EPS);
+      save([xhat, rstd, gamma]);
+      return {
+        value: y, // [n, d]
+        gradFunc: (dy: tf.Tensor2D, [xh, rs, g]: tf.Tensor[]) => {
+          const [dx, dgamma, dbeta] = f.layerNormGrad(dy, xh as tf.Tensor2D, rs as tf.Tensor1D, g);
+          return withResidual ? [dx, tf.clone(dx), dgamma, dbeta] : [dx, dgamma, dbeta];
+        },
+      };
+    }) as unknown as GradFunc,
+  );
+}
 const geluOp = withGrad(
   ((x: tf.Tensor, save: Save) => {
     const cdf = tf.mul(tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1), 0.5); // Φ(x)
@@ -176,9 +226,22 @@ const geluOp = withGrad(
   }) as unknown as GradFunc,
 );
 
+/** GELU as one fused kernel each way; the forward also writes `Φ(x)` for the backward. */
+const fusedGeluOp = withGrad(
+  ((x: tf.Tensor, save: Save) => {
+    const f = fusedLayers()!;
+    const { y, cdf } = f.gelu(x);
+    save([x, cdf]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [xs, c]: tf.Tensor[]) => f.geluGrad(xs, c, dy),
+    };
+  }) as unknown as GradFunc,
+);
+
 /** Exact (erf) GELU, `x · Φ(x)`, as `torch.nn.functional.gelu`. */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  return geluOp(x) as T;
+  return (fusedLayers() ? fusedGeluOp(x) : geluOp(x)) as T;
 }
 
 /**

@@ -70,6 +70,7 @@ Deno.test("bench --json: one object with every figure, sane for a tiny model", a
       "backend",
       "epoch",
       "eval",
+      "fused_layers",
       "machine",
       "matmul",
       "memory",
@@ -114,6 +115,7 @@ Deno.test("bench --json: one object with every figure, sane for a tiny model", a
       assert.ok(Math.abs(o.total_seconds - sum) < 1e-12, "the total is its parts");
     }
     assert.ok(["heap", "js"].includes(j.optimizer_mode));
+    assert.equal(j.fused_layers, j.backend.simd !== null, "fused kernels wherever ours load");
     assert.equal(j.eval.batch, 5);
     positive(j.eval.examples_per_second, "eval examples/s");
 

@@ -1,10 +1,17 @@
 /**
  * The speed levers of docs/perf.md change no numbers: the dropout-mask kernel gives exactly
- * `tf.dropout`'s values, and the backward pass never uses transposed weights older than the
- * parameters.
+ * `tf.dropout`'s values, the backward pass never uses transposed weights older than the
+ * parameters, and the fused GELU and LayerNorm kernels give the tfjs ops' loss and gradients.
  */
 import assert from "node:assert/strict";
-import { activeBlas, initBackend, readFloats, tf } from "../../backend/mod.ts";
+import {
+  activeBlas,
+  fusedLayers,
+  initBackend,
+  readFloats,
+  setFusedLayers,
+  tf,
+} from "../../backend/mod.ts";
 import { DistilBertClassifier, WORD_EMBEDDINGS } from "../../model/mod.ts";
 import { needsBlas, tinyConfig } from "../_helpers.ts";
 // Private: the dropout kernel must give tf.dropout's exact mask values, which the model only
@@ -160,3 +167,51 @@ for (const backend of ["wasm", "cpu"] as const) {
     }
   });
 }
+
+Deno.test("levers: the fused GELU and LayerNorm kernels run on wasm and give the tfjs ops' loss and gradients", async () => {
+  await initBackend("wasm");
+  assert.ok(fusedLayers(), "our SIMD kernels load here");
+  const config = tinyConfig({ vocab_size: 40, max_position_embeddings: 16 });
+  const batch = {
+    batchSize: 2,
+    seqLen: 6,
+    inputIds: Int32Array.from([1, 7, 9, 7, 2, 0, 1, 4, 7, 2, 0, 0]),
+    attentionMask: Int32Array.from([1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0]),
+    labels: Int32Array.from([1, 0]),
+    indices: [0, 1],
+  };
+  const model = DistilBertClassifier.random(config, { seed: 4 });
+  const run = async () => {
+    const { loss, grads } = model.lossAndGrads(batch, { training: true, seed: 3 });
+    const out = { loss: (await loss.data())[0], grads: new Map<string, Float32Array>() };
+    for (const [name, g] of grads) out.grads.set(name, (await g.data()) as Float32Array);
+    tf.dispose([loss, ...grads.values()]);
+    return out;
+  };
+  try {
+    const profile = await tf.profile(() => {
+      const { loss, grads } = model.lossAndGrads(batch, { training: true, seed: 3 });
+      tf.dispose([loss, ...grads.values()]);
+    });
+    const kernels = new Set(profile.kernels.map((k) => k.name));
+    for (const k of ["MrpcTuneGelu", "MrpcTuneGeluGrad", "MrpcTuneLayerNorm"]) {
+      assert.ok(kernels.has(k), `${k} ran`);
+    }
+    assert.ok(kernels.has("MrpcTuneLayerNormGrad") && !kernels.has("Erf"), "no tfjs GELU left");
+    const before = tf.memory().numTensors;
+    const fused = await run();
+    assert.equal(tf.memory().numTensors, before, "a fused pass leaves no tensor behind");
+    setFusedLayers(false);
+    const plain = await run();
+    assert.ok(Math.abs(fused.loss - plain.loss) < 1e-6, `${fused.loss} vs ${plain.loss}`);
+    for (const [name, g] of plain.grads) {
+      const got = fused.grads.get(name)!;
+      const scale = g.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-3);
+      const worst = g.reduce((m, v, i) => Math.max(m, Math.abs(v - got[i])), 0);
+      assert.ok(worst <= 1e-4 * scale, `${name}: off by ${worst} (scale ${scale})`);
+    }
+  } finally {
+    setFusedLayers(true);
+    model.dispose();
+  }
+});
