@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { heapOffset, simdKernels } from "./simd.ts";
 import { tf, tfWasm } from "./tf.ts";
 
 /** Name of the kernel this module provides (tfjs-core's `UnsortedSegmentSum`). */
@@ -70,12 +71,29 @@ export function registerTrainingKernels(): void {
  * value for value: tfjs draws `u` from seedrandom's Alea seeded with `String(seed)`, rounds it to
  * float32, and keeps an element when `floor(u + keep)` (a float32 sum) is 1, scaling kept ones by
  * `1 / keep` (float32). Here the same generator runs inline in one pass, without the uniform
- * tensor and the four kernels `tf.dropout` spends on it.
+ * tensor and the four kernels `tf.dropout` spends on it. On wasm the kernel runs the same loop in
+ * our wasm module (backend/simd/kernels.wat `dropout_mask`), from {@linkcode aleaState}.
  */
 export function fillDropoutMask(out: Float32Array, rate: number, seed: number): void {
   const keep = Math.fround(1 - rate);
   const scale = Math.fround(1 / keep);
-  // Alea (J. Baagøe), seeded with its Mash hash as seedrandom's `alea(String(seed))` is.
+  let { s0, s1, s2 } = aleaState(seed);
+  let c = 1;
+  for (let i = 0; i < out.length; i++) {
+    const t = 2091639 * s0 + c * 2.3283064365386963e-10;
+    s0 = s1;
+    s1 = s2;
+    c = t | 0;
+    s2 = t - c;
+    out[i] = Math.fround(Math.fround(s2) + keep) >= 1 ? scale : 0;
+  }
+}
+
+/**
+ * The state Alea (J. Baagøe) starts from when seeded as seedrandom's `alea(String(seed))` is: its
+ * Mash hash of " " three times, less the Mash hash of the key (the carry starts at 1).
+ */
+export function aleaState(seed: number): { s0: number; s1: number; s2: number } {
   let n = 0xefc8249d;
   const mash = (data: string): number => {
     for (let i = 0; i < data.length; i++) {
@@ -98,15 +116,7 @@ export function fillDropoutMask(out: Float32Array, rate: number, seed: number): 
   if (s1 < 0) s1 += 1;
   s2 -= mash(key);
   if (s2 < 0) s2 += 1;
-  let c = 1;
-  for (let i = 0; i < out.length; i++) {
-    const t = 2091639 * s0 + c * 2.3283064365386963e-10;
-    s0 = s1;
-    s1 = s2;
-    c = t | 0;
-    s2 = t - c;
-    out[i] = Math.fround(Math.fround(s2) + keep) >= 1 ? scale : 0;
-  }
+  return { s0, s1, s2 };
 }
 
 interface DropoutMaskAttrs {
@@ -126,7 +136,14 @@ function registerDropoutMask(): void {
         if (backendName === "wasm") {
           const backend = args.backend as tfWasm.BackendWasm;
           const out = backend.makeOutput(shape, "float32");
-          fillDropoutMask(backend.typedArrayFromHeap(out) as Float32Array, rate, seed);
+          const simd = simdKernels();
+          if (simd) {
+            const keep = Math.fround(1 - rate);
+            const n = tf.util.sizeFromShape(shape);
+            simd.dropoutMask(heapOffset(out), n, aleaState(seed), keep, Math.fround(1 / keep));
+          } else {
+            fillDropoutMask(backend.typedArrayFromHeap(out) as Float32Array, rate, seed);
+          }
           return out;
         }
         const values = new Float32Array(tf.util.sizeFromShape(shape));

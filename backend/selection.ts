@@ -129,8 +129,8 @@ export function describeBackend(info: BackendInfo): string {
   const simd = info.simd
     ? ` + ${info.simd}${
       info.blas
-        ? " (fused GELU and LayerNorm, in-place optimizer)"
-        : " (fused GELU and LayerNorm; in-place optimizer idle: it needs a native sgemm)"
+        ? " (fused GELU and LayerNorm, dropout masks, in-place optimizer)"
+        : " (fused GELU and LayerNorm, dropout masks; in-place optimizer idle: it needs a native sgemm)"
     }`
     : "";
   const noBlas = info.blasReason ? `; no BLAS: ${info.blasReason}` : "";

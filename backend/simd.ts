@@ -3,7 +3,7 @@
  * wasm backend's heap: the module imports tfjs-wasm's `WebAssembly.Memory`, so it reads and writes
  * tensors and arrays where they are, by byte offset, with no copy. Used for the optimizer step
  * (gradient accumulation, the global norm, a fused AdamW that writes the new weights straight
- * into the weight tensors). Where the module cannot load (another backend, a runtime without wasm
+ * into the weight tensors), GELU, LayerNorm and dropout's masks. Where the module cannot load (another backend, a runtime without wasm
  * SIMD), {@linkcode simdKernels} is null and callers keep their JS paths.
  *
  * Heap views ({@linkcode heapFloats}) are valid only until the next tfjs call: any allocation may
@@ -55,6 +55,17 @@ export interface SimdKernels {
     d: number,
     eps: number,
   ): void;
+  /**
+   * Dropout's multiplier into `n` floats at `out`: Alea from `state` (see
+   * backend/_wasm_kernels.ts), `scale` where the float32 draw plus `keep` is at least 1, else 0.
+   */
+  dropoutMask(
+    out: number,
+    n: number,
+    state: { s0: number; s1: number; s2: number },
+    keep: number,
+    scale: number,
+  ): void;
   /** LayerNorm's backward from `xhat` and `rstd`: writes `dx` (`[rows, d]`), `dgamma`, `dbeta` (`[d]`). */
   layerNormGrad(
     dy: number,
@@ -85,6 +96,15 @@ interface Exports {
     eps: number,
   ): void;
   gelu(x: number, y: number, cdf: number, n: number): void;
+  dropout_mask(
+    out: number,
+    n: number,
+    s0: number,
+    s1: number,
+    s2: number,
+    keep: number,
+    scale: number,
+  ): void;
   gelu_grad(x: number, cdf: number, dy: number, dx: number, n: number): void;
   layer_norm(
     x: number,
@@ -170,6 +190,8 @@ export function simdKernels(): SimdKernels | null {
         ),
       gelu: (x, y, cdf, n) => e.gelu(x, y, cdf, n),
       geluGrad: (x, cdf, dy, dx, n) => e.gelu_grad(x, cdf, dy, dx, n),
+      dropoutMask: (out, n, st, keep, scale) =>
+        e.dropout_mask(out, n, st.s0, st.s1, st.s2, keep, scale),
       layerNorm: (x, res, gamma, beta, out, rows, d, eps) =>
         e.layer_norm(x, res, gamma, beta, out.y, out.xhat, out.rstd, rows, d, eps),
       layerNormGrad: (dy, saved, out, rows, d) =>

@@ -475,4 +475,30 @@
             (br $out)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $each_row))))
+  ;; Dropout's multiplier, value for value as backend/_wasm_kernels.ts's fillDropoutMask: Alea
+  ;; (J. Baagøe) from the state (s0, s1, s2) its Mash seeding left, c = 1; each draw u is rounded
+  ;; to float32 and the element is kept (scale) when the float32 sum u + keep is at least 1, else
+  ;; 0. Alea is a recurrence, one value after another, so this loop is scalar: its gain over the
+  ;; JS loop is wasm's f64.trunc and the plain stores. t < 2^31, so trunc equals JS's `t | 0`.
+  (func (export "dropout_mask") (param $out i32) (param $n i32)
+        (param $s0 f64) (param $s1 f64) (param $s2 f64) (param $keep f32) (param $scale f32)
+    (local $c f64) (local $t f64) (local $end i32)
+    (local.set $c (f64.const 1))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+        (local.set $t
+          (f64.add (f64.mul (f64.const 2091639) (local.get $s0))
+                   (f64.mul (local.get $c) (f64.const 2.3283064365386963e-10))))
+        (local.set $s0 (local.get $s1))
+        (local.set $s1 (local.get $s2))
+        (local.set $c (f64.trunc (local.get $t)))
+        (local.set $s2 (f64.sub (local.get $t) (local.get $c)))
+        (f32.store (local.get $out)
+          (select (local.get $scale) (f32.const 0)
+            (f32.ge (f32.add (f32.demote_f64 (local.get $s2)) (local.get $keep)) (f32.const 1))))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (br $each)))
+  )
 )

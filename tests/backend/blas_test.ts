@@ -133,7 +133,7 @@ Deno.test("BLAS library: refusals and fallbacks say why; --blas off and no FFI k
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
   assert.match(
     line,
-    /^Backend: wasm( \+ mrpc-tune wasm SIMD kernels \(fused GELU and LayerNorm; in-place optimizer idle: it needs a native sgemm\))? \(CPU/,
+    /^Backend: wasm( \+ mrpc-tune wasm SIMD kernels \(fused GELU and LayerNorm, dropout masks; in-place optimizer idle: it needs a native sgemm\))? \(CPU/,
   );
   assert.doesNotMatch(line, /BLAS/);
 });
@@ -245,7 +245,7 @@ Deno.test({
     const info = await initBackend("wasm", { blas: "auto" });
     assert.match(
       describeBackend(info),
-      /^Backend: wasm \+ \S+.* \(\d+ threads?\)( \+ mrpc-tune wasm SIMD kernels \(fused GELU and LayerNorm, in-place optimizer\))? \(CPU, 1 thread/,
+      /^Backend: wasm \+ \S+.* \(\d+ threads?\)( \+ mrpc-tune wasm SIMD kernels \(fused GELU and LayerNorm, dropout masks, in-place optimizer\))? \(CPU, 1 thread/,
     );
     // Gradients of sum((x·wᵀ)²) (batched) and sum((aᵀ·b)²) (2-D), through transposed matmuls.
     const grads = () =>

@@ -65,7 +65,7 @@ Deno.test("backend: auto falls back cleanly and fast, logging one line", async (
     // SIMD kernels, named with what they do.
     assert.match(
       lines[0],
-      /^Backend: wasm( \+ [^(]+ \(\d+ threads?\))?( \+ mrpc-tune wasm SIMD kernels \(fused GELU and LayerNorm(, in-place optimizer|; in-place optimizer idle: it needs a native sgemm)\))? \(CPU, 1 thread, @tensorflow\/tfjs-backend-wasm; tried /,
+      /^Backend: wasm( \+ [^(]+ \(\d+ threads?\))?( \+ mrpc-tune wasm SIMD kernels \(fused GELU and LayerNorm, dropout masks(, in-place optimizer|; in-place optimizer idle: it needs a native sgemm)\))? \(CPU, 1 thread, @tensorflow\/tfjs-backend-wasm; tried /,
     );
     assert.equal(info.blas !== null, /^Backend: wasm \+ [^(]+ \(\d+ threads?\)/.test(lines[0]));
     assert.equal(info.simd, "mrpc-tune wasm SIMD kernels", "the kernels load on wasm");

@@ -17,13 +17,15 @@ import { needsBlas, tinyConfig } from "../_helpers.ts";
 // Private: the dropout kernel must give tf.dropout's exact mask values, which the model only
 // shows mixed into its outputs.
 import { dropout } from "../../model/_ops.ts";
-// Private: the mask kernel itself, against tf.dropout's mask.
+// Private: the mask kernel itself (its JS loop, the cpu path), against tf.dropout's mask.
 import { fillDropoutMask } from "../../backend/_wasm_kernels.ts";
 
 const CASES: Array<[number[], number, number]> = [
   [[2, 3, 16, 16], 0.1, 1901295881],
   [[64, 48], 0.2, 0],
   [[1000], 0.5, 4294967295],
+  // Attention's probabilities at batch 16 × 44 tokens: on wasm, our module's dropout_mask loop.
+  [[16, 12, 44, 44], 0.1, 2654435769],
 ];
 
 for (const backend of ["wasm", "cpu"] as const) {
