@@ -27,6 +27,7 @@ import { DistilBertClassifier, type DistilBertConfig } from "../model/mod.ts";
 import { type MachineInfo, machineInfo, type MemoryPeaks, memoryPeaks } from "./_machine.ts";
 import { epochBatches, paddedTokens, type Padding, PADDINGS, syntheticExamples } from "./_epoch.ts";
 import {
+  BENCH_LR,
   encoderMatmulParams,
   epochEstimateSeconds,
   epochSliceTiming,
@@ -41,6 +42,7 @@ import {
 } from "./_parts.ts";
 import { type TrackingCost, trackingCost } from "./_tracking_cost.ts";
 import { type OptimizerCost, optimizerCost } from "./_optimizer_cost.ts";
+import { profileStep, type StepProfile } from "./_profile.ts";
 
 export { encoderMatmulParams, MATMUL_SHAPE, type Padding, PADDINGS, trainFlops };
 
@@ -51,19 +53,27 @@ export interface BenchShape {
 }
 
 /** The parts a benchmark can run. */
-export type BenchPart = "matmul" | "optimizer" | "train" | "eval" | "epoch" | "tracking";
+export type BenchPart =
+  | "matmul"
+  | "optimizer"
+  | "train"
+  | "profile"
+  | "eval"
+  | "epoch"
+  | "tracking";
 
 /** Every part, in run order. */
 export const BENCH_PARTS: readonly BenchPart[] = [
   "matmul",
   "optimizer",
   "train",
+  "profile",
   "eval",
   "epoch",
   "tracking",
 ];
 
-/** The parts run when `--parts` is not given (`tracking` on request). */
+/** The parts run when `--parts` is not given (`profile` and `tracking` on request). */
 export const DEFAULT_BENCH_PARTS: readonly BenchPart[] = [
   "matmul",
   "optimizer",
@@ -178,6 +188,8 @@ export interface BenchReport {
   /** Whether the passes ran the fused GELU and LayerNorm kernels. */
   readonly fusedLayers: boolean;
   readonly train: TrainFigures[];
+  /** One step per train shape under `tf.profile`: where its time goes, by kernel. */
+  readonly profile: StepProfile[] | null;
   readonly eval: EvalFigures | null;
   /** Batch-level padded tokens of one epoch per padding (HF's view, before micro-batching). */
   readonly tokens: { readonly real: number } & Record<Padding, TokenFigures>;
@@ -215,7 +227,7 @@ export async function runBench(
       ? await optimizerCost(model, { repeats: config.steps, log })
       : null;
     const needsStepper = config.parts.has("train") || config.parts.has("epoch") ||
-      config.parts.has("tracking");
+      config.parts.has("tracking") || config.parts.has("profile");
     stepper = needsStepper
       ? await TrainStepper.create(model, new AdamW({ weightDecay: 0.01 }), {
         maxGradNorm: 1,
@@ -224,6 +236,7 @@ export async function runBench(
       })
       : null;
     const train = stepper && config.parts.has("train") ? trainPart(ctx, stepper, matmul) : [];
+    const profile = stepper && config.parts.has("profile") ? await profilePart(ctx, stepper) : null;
     const evalFigures = config.parts.has("eval") ? await evalPart(ctx, model) : null;
     const tokens = tokenFigures(config);
     let epoch: EpochFigures | null = null;
@@ -268,6 +281,7 @@ export async function runBench(
       optimizerMode: stepper?.mode ?? null,
       fusedLayers: fusedLayers() !== null,
       train,
+      profile,
       eval: evalFigures,
       tokens,
       epoch,
@@ -338,6 +352,22 @@ function trainPart(
     );
   }
   return train;
+}
+
+/** One profiled step per train shape, after a warm-up step. */
+async function profilePart(ctx: PartContext, stepper: TrainStepper): Promise<StepProfile[]> {
+  const out: StepProfile[] = [];
+  for (const shape of ctx.config.trainShapes) {
+    const batch = fullBatch(shape.batch, shape.seqLen, ctx.data);
+    trainStepSeconds(stepper, batch, { ...ctx.timing, warmup: 1, steps: 0 });
+    const p = await profileStep(stepper, batch, { lr: BENCH_LR, seed: ctx.config.seed });
+    ctx.log(
+      `profile ${shape.batch}x${shape.seqLen}: step ${p.stepSeconds.toFixed(2)} s, kernels ` +
+        `${p.kernelSeconds.toFixed(2)} s`,
+    );
+    out.push(p);
+  }
+  return out;
 }
 
 /** Evaluation passes at the eval shape. */

@@ -19,4 +19,5 @@ export {
 } from "./bench.ts";
 export { PADDINGS } from "./_epoch.ts";
 export { type OptimizerCost } from "./_optimizer_cost.ts";
+export { type KernelTime, type StepProfile } from "./_profile.ts";
 export { encoderMatmulParams, trainFlops } from "./_parts.ts";

@@ -259,6 +259,17 @@ export function formatReport(r: BenchReport): string {
         `micro-batches of ${t.microBatchRows}`,
     );
   }
+  for (const p of r.profile ?? []) {
+    const share = (s: number) => `${f(s, 3)} s (${f((100 * s) / p.stepSeconds, 0)}%)`;
+    lines.push(
+      `profile ${p.batch}x${p.seqLen}: one step ${f(p.stepSeconds)} s; kernels ` +
+        `${share(p.kernelSeconds)}; outside kernels (optimizer, JS) ` +
+        share(Math.max(0, p.stepSeconds - p.kernelSeconds)),
+    );
+    for (const k of p.kernels.slice(0, 12)) {
+      lines.push(`  ${k.kernel}: ${share(k.seconds)}, ${k.calls} calls`);
+    }
+  }
   if (r.eval) {
     lines.push(`eval ${r.eval.batch}x${r.eval.seqLen}: ${f(r.eval.examplesPerSecond)} examples/s`);
   }

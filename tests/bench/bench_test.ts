@@ -77,6 +77,7 @@ Deno.test("bench --json: one object with every figure, sane for a tiny model", a
       "model",
       "optimizer",
       "optimizer_mode",
+      "profile",
       "settings",
       "tokens",
       "total_seconds",
@@ -162,6 +163,7 @@ Deno.test("bench: the table names every part; --parts runs only those", async ()
     assert.deepEqual(j.train, []);
     assert.equal(j.epoch, null);
     assert.equal(j.tracking, null, "tracking runs on request only");
+    assert.equal(j.profile, null, "so does the profile");
     assert.equal(j.eval.seq_len, 16);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -181,6 +183,43 @@ Deno.test("bench --parts tracking: a record row and a W&B upload per step, measu
       Math.abs(t.overhead - (t.median_step_seconds_tracked / t.median_step_seconds - 1)) < 1e-12,
     );
     assert.equal(t.rows_received, 3, "every row reached the loopback W&B");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bench --parts profile: one step per shape, its time by kernel", async () => {
+  const { dir, args } = await tinyInputs();
+  try {
+    const r = await runMain(args({ parts: "profile", json: "" }));
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual(j.train, [], "profile alone runs no timed train steps");
+    assert.deepEqual(
+      j.profile.map((p: { batch: number; seq_len: number }) => [p.batch, p.seq_len]),
+      [
+        [2, 16],
+        [3, 8],
+      ],
+    );
+    for (const p of j.profile) {
+      positive(p.step_seconds, "profiled step");
+      const names = p.kernels.map((k: { kernel: string }) => k.kernel);
+      // The matmuls, GELU and LayerNorm (ours on wasm) and the gradients' kernels all ran.
+      assert.ok(names.some((n: string) => /MatMul/.test(n)), names.join(", "));
+      assert.ok(names.includes("MrpcTuneGelu") && names.includes("MrpcTuneLayerNormGrad"));
+      const sum = p.kernels.reduce((s: number, k: { seconds: number }) => s + k.seconds, 0);
+      assert.ok(Math.abs(sum - p.kernel_seconds) < 1e-9);
+      assert.ok(p.kernel_seconds <= p.step_seconds, "kernels run inside the step");
+      for (let i = 1; i < p.kernels.length; i++) {
+        assert.ok(p.kernels[i].seconds <= p.kernels[i - 1].seconds, "the longest first");
+      }
+      assert.ok(p.kernels.every((k: { calls: number }) => k.calls >= 1));
+    }
+    const table = await runMain(args({ parts: "profile", train_shapes: "2x16" }));
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^profile 2x16: one step [\d.]+ s; kernels [\d.]+ s \(\d+%\)/m);
+    assert.match(table.stdout, /^ {2}\w+: [\d.]+ s \(\d+%\), \d+ calls$/m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
