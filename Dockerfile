@@ -7,7 +7,13 @@
 # run time (`-e`), never here.
 
 ARG BUILD_IMAGE=node:20-bookworm
-ARG RUNTIME_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
+# The runtime is CUDA's smallest image (`-base`: libcudart, no math libraries) plus exactly the
+# libraries libtensorflow 2.9.1 opens, copied from the cuDNN image (the cuda-libs stage below).
+ARG RUNTIME_IMAGE=nvidia/cuda:11.2.2-base-ubuntu20.04
+ARG CUDA_LIBS_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
+# Where the CUDA libraries come from: cuda-libs, or no-cuda-libs for a CPU-only image
+# (--build-arg RUNTIME_IMAGE=debian:bookworm-slim --build-arg CUDA_LIBS=no-cuda-libs).
+ARG CUDA_LIBS=cuda-libs
 # The stage whose /out/ holds the program (`mrpc-tune`, and lib/ with libtensorflow): the build
 # stage below, or an image made elsewhere (the container test passes its own).
 ARG PROGRAM_FROM=build
@@ -34,21 +40,44 @@ RUN MRPC_TUNE_COMMIT=${MRPC_TUNE_COMMIT} deno task compile \
 
 FROM ${PROGRAM_FROM} AS program
 
-# --- runtime: the CUDA base, the program, a non-root user ---
+# --- cuda-libs: the shared libraries libtensorflow 2.9.1 loads (its dso_loader: cudart 11.0,
+# cublas/cublasLt 11, cufft 10, curand 10, cusolver 11, cusparse 11, cudnn 8; TensorFlow skips
+# the GPU when any is missing), and the libraries cuDNN 8 itself opens (ops, cnn, adv; infer and
+# train). libcuda.so.1 is the driver's: the NVIDIA Container Toolkit mounts it. ---
+FROM ${CUDA_LIBS_IMAGE} AS cuda-libs
+RUN set -eu; mkdir -p /cuda-libs; \
+    for lib in libcudart.so.11.0 libcublas.so.11 libcublasLt.so.11 libcufft.so.10 \
+               libcurand.so.10 libcusolver.so.11 libcusparse.so.11 libcudnn.so.8 \
+               libcudnn_ops_infer.so.8 libcudnn_ops_train.so.8 libcudnn_cnn_infer.so.8 \
+               libcudnn_cnn_train.so.8 libcudnn_adv_infer.so.8 libcudnn_adv_train.so.8; do \
+      path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }'); \
+      test -n "$path" || { echo "missing $lib" >&2; exit 1; }; \
+      cp -L "$path" "/cuda-libs/$lib"; \
+    done
+
+# --- no-cuda-libs: nothing to add (a CPU-only image) ---
+FROM ${RUNTIME_IMAGE} AS no-cuda-libs
+RUN mkdir -p /cuda-libs
+
+FROM ${CUDA_LIBS} AS cuda
+
+# --- runtime: the CUDA base, its libraries, the program, a non-root user ---
 FROM ${RUNTIME_IMAGE} AS runtime
 ARG USER_UID=1000
 COPY --from=program /out/ /opt/mrpc-tune/
+COPY --from=cuda /cuda-libs/ /opt/mrpc-tune/cuda-libs/
 # libtensorflow where the loader finds it: the binary extracts the .node addon flat into
 # $TMPDIR, away from the deps/lib its RUNPATH names.
 RUN set -eu; \
     ln -s /opt/mrpc-tune/mrpc-tune /usr/local/bin/mrpc-tune; \
-    if ls /opt/mrpc-tune/lib/*.so* >/dev/null 2>&1; then \
-      echo /opt/mrpc-tune/lib > /etc/ld.so.conf.d/mrpc-tune.conf; ldconfig; \
-    fi; \
+    for d in /opt/mrpc-tune/lib /opt/mrpc-tune/cuda-libs; do \
+      if ls "$d"/*.so* >/dev/null 2>&1; then echo "$d" >> /etc/ld.so.conf.d/mrpc-tune.conf; fi; \
+    done; \
+    if [ -f /etc/ld.so.conf.d/mrpc-tune.conf ]; then ldconfig; fi; \
     useradd --uid "${USER_UID}" --user-group --create-home --home-dir /home/mrpc \
       --shell /usr/sbin/nologin mrpc; \
-    mkdir -p /work /cache/huggingface; \
-    chmod 1777 /work /cache /cache/huggingface /home/mrpc
+    mkdir -p /work/models /cache/huggingface; \
+    chmod 1777 /work /work/models /cache /cache/huggingface /home/mrpc
 ENV HOME=/home/mrpc \
     HF_HOME=/cache/huggingface \
     TMPDIR=/tmp \

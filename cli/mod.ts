@@ -2,7 +2,8 @@
  * The cli folder's public face: the command registry, the option-table machinery (parsing,
  * `--help`, the README's flag tables), `UsageError`, and the train option table with its
  * resolution into a `TrainConfig` (the one definition of `train`'s flags, which tests use to build
- * a config exactly as the command line would). Only `main.ts`, `scripts/` and tests use it.
+ * a config exactly as the command line would), and `tune`'s table (which the deployment tests
+ * parse the workers' arguments with). Only `main.ts`, `scripts/` and tests use it.
  *
  * @module
  */
@@ -24,4 +25,5 @@ export {
   type TrainConfigOf,
   type TrainOptionValues,
 } from "./train_options.ts";
+export { TUNE_OPTIONS } from "./tune_options.ts";
 export { BUILD_INFO, gitCommit, PROGRAM, VERSION, versionLine } from "./version.ts";

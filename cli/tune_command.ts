@@ -158,6 +158,7 @@ async function resolveTune(
     nTrials: values.n_trials,
     timeoutSeconds: values.timeout ?? null,
     sampler: values.sampler,
+    constantLiar: values.constant_liar,
     pruner: values.pruner,
     objective,
     direction: values.direction ?? (objective === "loss" ? "minimize" : "maximize"),
@@ -287,6 +288,7 @@ async function startStudyRun(
     config: {
       study_name: s.studyName,
       sampler: s.sampler,
+      constant_liar: s.constantLiar,
       pruner: s.pruner,
       objective: s.objective,
       direction: s.direction,

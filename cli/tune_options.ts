@@ -46,6 +46,13 @@ export const TUNE_ONLY_OPTIONS = [
     description: "TPE (Optuna 3.1's defaults), random, or a grid",
   },
   {
+    name: "constant_liar",
+    type: "boolean",
+    default: true,
+    description: "TPE counts other workers' running trials as the worst value, so parallel " +
+      "workers do not pile onto one point (Optuna's constant_liar; no effect with one worker)",
+  },
+  {
     name: "pruner",
     type: "choice",
     choices: ["none", "median", "asha"],

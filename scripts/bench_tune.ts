@@ -7,6 +7,12 @@
  * baseline. The objectives are mirrored in `scripts/bench_tune_peer.py`; `--check` compares the
  * two languages' values on the same points.
  *
+ * `--workers N` (default 4) adds a simulated study of N parallel workers: each trial takes a
+ * pseudo-random 1–4 time units (the same in both languages), so trials finish out of order and
+ * every suggestion is made while N − 1 others still run. Its rows are our TPE with and without
+ * the constant liar and Optuna's `TPESampler(constant_liar=True)` under the same simulation; the
+ * best value after B trials is over the first B trials to finish. `--workers 1` leaves it out.
+ *
  * @example
  * ```sh
  * deno task bench:tune                       # 30 seeds, budgets 10,20,40: a few minutes
@@ -54,6 +60,7 @@ const TABLE = [
     default: "/usr/bin/python3",
     description: "Python with optuna",
   },
+  { name: "workers", type: "int", default: 4, min: 1, description: "Simulated parallel workers" },
   { name: "json", type: "boolean", default: false, description: "Print one JSON object" },
 ] as const;
 
@@ -149,6 +156,62 @@ export async function curveOf(
   return best;
 }
 
+/** How long trial `i` of seed `seed`'s simulated study runs: 1 to 4 time units (as the peer's). */
+export function duration(seed: number, i: number): number {
+  return 1 + 3 * (noise(seed + 7, i, 1) + 0.5);
+}
+
+/**
+ * The best-so-far curve, in order of finishing, of a study of `budget` trials run by `workers`
+ * simulated workers: a worker asks for a trial (sampled while the others' trials run), it runs
+ * for {@linkcode duration} time units, and the worker that finishes first asks next.
+ */
+export async function parallelCurveOf(
+  objective: SyntheticObjective,
+  sampler: Sampler,
+  seed: number,
+  budget: number,
+  workers: number,
+): Promise<number[]> {
+  const direction: DirectionValue = objective.direction === "maximize"
+    ? Direction.MAXIMIZE
+    : Direction.MINIMIZE;
+  const storage = new JournalStorage(new JournalMemory());
+  const studyId = await storage.getOrCreateStudy("bench", direction);
+  const study = new Study({
+    storage,
+    studyId,
+    name: "bench",
+    direction,
+    sampler,
+    pruner: new NopPruner(),
+    nTrials: budget,
+    gracePeriodSeconds: 3600,
+    retryFailed: 0,
+    log: () => {},
+  });
+  const running: { handle: TrialHandle; value: number; end: number }[] = [];
+  let clock = 0, started = 0;
+  const start = async () => {
+    const handle = (await study.ask())!;
+    const value = objective.value(await objective.suggest(handle), seed, handle.number);
+    running.push({ handle, value, end: clock + duration(seed, handle.number) });
+    started++;
+  };
+  while (started < budget && running.length < workers) await start();
+  const better = objective.direction === "maximize" ? Math.max : Math.min;
+  const best: number[] = [];
+  while (running.length > 0) {
+    running.sort((a, b) => a.end - b.end || a.handle.number - b.handle.number);
+    const done = running.shift()!;
+    clock = done.end;
+    await study.tell(done.handle.trial, { state: "complete", value: done.value });
+    best.push(best.length === 0 ? done.value : better(best[best.length - 1], done.value));
+    if (started < budget) await start();
+  }
+  return best;
+}
+
 /** Mean, median and standard error of the mean. */
 export function stats(xs: readonly number[]): { mean: number; median: number; sem: number } {
   const n = xs.length, mean = xs.reduce((a, b) => a + b, 0) / n;
@@ -163,10 +226,14 @@ async function optunaCurves(
   name: string,
   seeds: number,
   budget: number,
+  workers = 1,
 ): Promise<number[][]> {
   const peer = join(new URL(".", import.meta.url).pathname, "bench_tune_peer.py");
+  const args = workers > 1
+    ? ["parallel", name, String(seeds), String(budget), String(workers)]
+    : ["run", name, String(seeds), String(budget)];
   const out = await new Deno.Command(python, {
-    args: [peer, "run", name, String(seeds), String(budget)],
+    args: [peer, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -190,15 +257,37 @@ async function main(): Promise<void> {
       "our TPE": [],
       "our random": [],
     };
+    const w = o.workers;
+    const parallel = {
+      plain: `our TPE, ${w} workers`,
+      liar: `our TPE + constant liar, ${w} workers`,
+      optuna: `optuna TPE + constant liar, ${w} workers`,
+    };
+    if (w > 1) { for (const k of Object.values(parallel)) curves[k] = []; }
     for (let seed = 0; seed < o.seeds; seed++) {
       curves["our TPE"].push(await curveOf(objective, new TpeSampler({ seed }), seed, budget));
       curves["our random"].push(
         await curveOf(objective, new RandomSampler({ seed }), seed, budget),
       );
+      if (w > 1) {
+        curves[parallel.plain].push(
+          await parallelCurveOf(objective, new TpeSampler({ seed }), seed, budget, w),
+        );
+        curves[parallel.liar].push(
+          await parallelCurveOf(
+            objective,
+            new TpeSampler({ seed, constantLiar: true }),
+            seed,
+            budget,
+            w,
+          ),
+        );
+      }
     }
     const ours = (performance.now() - t0) / 1000;
     const t1 = performance.now();
     curves["optuna TPE"] = await optunaCurves(o.python, name, o.seeds, budget);
+    if (w > 1) curves[parallel.optuna] = await optunaCurves(o.python, name, o.seeds, budget, w);
     const theirs = (performance.now() - t1) / 1000;
     console.error(
       `${name}: ours ${ours.toFixed(1)} s (TPE + random), Optuna ${theirs.toFixed(1)} s`,

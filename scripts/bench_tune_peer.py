@@ -1,6 +1,9 @@
 """The Python Optuna side of `deno task bench:tune` (run with Debian's /usr/bin/python3).
 
     bench_tune_peer.py run OBJECTIVE SEEDS BUDGET    JSON: best-so-far curve per seed (TPE)
+    bench_tune_peer.py parallel OBJECTIVE SEEDS BUDGET WORKERS
+                                                     the same for TPE(constant_liar=True) run by
+                                                     WORKERS simulated workers (as bench_tune.ts)
     bench_tune_peer.py eval OBJECTIVE                JSON points on stdin -> JSON values
 
 The objectives mirror scripts/bench_tune.ts term for term (the eval command proves it).
@@ -8,6 +11,7 @@ The objectives mirror scripts/bench_tune.ts term for term (the eval command prov
 import json
 import math
 import sys
+import warnings
 
 import optuna
 
@@ -75,6 +79,42 @@ def run(name, seeds, budget):
     print(json.dumps(curves))
 
 
+def duration(seed, i):
+    return 1 + 3 * (noise(seed + 7, i, 1) + 0.5)
+
+
+def parallel(name, seeds, budget, workers):
+    """bench_tune.ts's parallelCurveOf: the first worker to finish asks next."""
+    direction, f = OBJECTIVES[name]
+    better = max if direction == "maximize" else min
+    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    curves = []
+    for seed in range(int(seeds)):
+        sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+        study = optuna.create_study(direction=direction, sampler=sampler)
+        running, clock, started, best = [], 0.0, 0, []
+
+        def start():
+            trial = study.ask()
+            value = f(suggest(name, trial), seed, trial.number)
+            running.append((clock + duration(seed, trial.number), trial.number, trial, value))
+
+        while started < int(budget) and len(running) < int(workers):
+            start()
+            started += 1
+        while running:
+            running.sort(key=lambda r: (r[0], r[1]))
+            end, _, trial, value = running.pop(0)
+            clock = end
+            study.tell(trial, value)
+            best.append(value if not best else better(best[-1], value))
+            if started < int(budget):
+                start()
+                started += 1
+        curves.append(best)
+    print(json.dumps(curves))
+
+
 def evaluate(name):
     _, f = OBJECTIVES[name]
     points = json.load(sys.stdin)
@@ -83,4 +123,4 @@ def evaluate(name):
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"run": run, "eval": evaluate}[command](*args)
+    {"run": run, "parallel": parallel, "eval": evaluate}[command](*args)

@@ -66,6 +66,8 @@ export {
 export {
   createSampler,
   GridSampler,
+  type Observations,
+  observationsOf,
   RandomSampler,
   type Sampler,
   SAMPLER_NAMES,

@@ -52,6 +52,8 @@ export interface TuneSettings {
   readonly nTrials: number;
   readonly timeoutSeconds: number | null;
   readonly sampler: SamplerName;
+  /** TPE's constant liar (Optuna's `constant_liar`): other workers' running trials count as the worst. */
+  readonly constantLiar: boolean;
   readonly pruner: PrunerName;
   readonly objective: Objective;
   readonly direction: "maximize" | "minimize";
@@ -89,6 +91,7 @@ export async function runTuning(s: TuneSettings, options: RunTuningOptions): Pro
   // not leave a study behind.
   const sampler = createSampler(s.sampler, {
     seed: s.seed,
+    constantLiar: s.constantLiar,
     space: s.space,
     gridValues: s.gridValues,
   });
@@ -133,7 +136,8 @@ async function openStudy(
   }
   const searched = [...s.space.keys()].join(", ");
   log(
-    `Study "${s.studyName}" in ${s.storage}: ${s.sampler} sampler (seed ${s.seed}), ` +
+    `Study "${s.studyName}" in ${s.storage}: ${s.sampler} sampler (seed ${s.seed}` +
+      `${s.sampler === "tpe" && s.constantLiar ? ", constant liar" : ""}), ` +
       `${s.pruner} pruner, ${s.direction} ${s.objective}; searching ${searched}`,
   );
   const options: StudyOptions = {

@@ -1,7 +1,8 @@
 /**
  * Static checks of the Dockerfile (no engine needed): ENTRYPOINT in exec form, the last USER not
  * root, no secret-looking ARG or ENV, every COPY source present, the binary built by `deno task
- * compile`, the default runtime base the CUDA 11.2 + cuDNN 8 image tfjs-node-gpu 4.22 needs, and
+ * compile`, the default runtime base CUDA 11.2's `-base` with exactly the libraries libtensorflow
+ * 2.9.1 (tfjs-node-gpu 4.22) loads, copied from the cuDNN 8 image, and
  * a .dockerignore that keeps secrets and build output out of the context.
  */
 import assert from "node:assert/strict";
@@ -64,7 +65,35 @@ Deno.test("Dockerfile: COPY sources exist, deno task compile builds it, the CUDA
   const args = Object.fromEntries(
     ins.filter((i) => i.op === "ARG" && i.args.includes("=")).map((i) => i.args.split("=")),
   );
-  assert.equal(args.RUNTIME_IMAGE, "nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04");
+  assert.equal(args.RUNTIME_IMAGE, "nvidia/cuda:11.2.2-base-ubuntu20.04");
+  assert.equal(args.CUDA_LIBS_IMAGE, "nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04");
+  assert.equal(args.CUDA_LIBS, "cuda-libs");
+  // Exactly what libtensorflow 2.9.1's dso_loader opens (CUDA 11.2 build: cudart 11.0, cublas 11,
+  // cublasLt 11, cufft 10, curand 10, cusolver 11, cusparse 11, cudnn 8), and cuDNN 8's parts.
+  const copied = runs.match(/for lib in ([^;]+); do/)![1].trim().split(/\s+/).sort();
+  assert.deepEqual(copied, [
+    "libcublas.so.11",
+    "libcublasLt.so.11",
+    "libcudart.so.11.0",
+    "libcudnn.so.8",
+    "libcudnn_adv_infer.so.8",
+    "libcudnn_adv_train.so.8",
+    "libcudnn_cnn_infer.so.8",
+    "libcudnn_cnn_train.so.8",
+    "libcudnn_ops_infer.so.8",
+    "libcudnn_ops_train.so.8",
+    "libcufft.so.10",
+    "libcurand.so.10",
+    "libcusolver.so.11",
+    "libcusparse.so.11",
+  ]);
+  assert.ok(ins.some((i) => i.op === "FROM" && i.args === "${CUDA_LIBS_IMAGE} AS cuda-libs"));
+  assert.ok(ins.some((i) => i.op === "FROM" && i.args === "${CUDA_LIBS} AS cuda"));
+  assert.ok(
+    ins.some((i) =>
+      i.op === "COPY" && i.args === "--from=cuda /cuda-libs/ /opt/mrpc-tune/cuda-libs/"
+    ),
+  );
   assert.equal(args.DENO_VERSION, "2.9.6");
   assert.ok(ins.some((i) => i.op === "FROM" && i.args === "${RUNTIME_IMAGE} AS runtime"));
   assert.match(

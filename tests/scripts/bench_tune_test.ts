@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type ParamValue, RandomSampler, TpeSampler } from "../../tune/mod.ts";
-import { curveOf, noise, OBJECTIVES, stats } from "../../scripts/bench_tune.ts";
+import {
+  curveOf,
+  duration,
+  noise,
+  OBJECTIVES,
+  parallelCurveOf,
+  stats,
+} from "../../scripts/bench_tune.ts";
 import { needsPython, REPO_ROOT, SYSTEM_PYTHON } from "../_helpers.ts";
 
 Deno.test("bench:tune: stats and best-so-far curves", async () => {
@@ -14,6 +21,21 @@ Deno.test("bench:tune: stats and best-so-far curves", async () => {
   assert.ok(Math.abs(noise(3, 4, 0.02)) <= 0.01);
   // Branin's known minimum value at (π, 2.275).
   assert.ok(Math.abs(OBJECTIVES.branin.value({ x1: Math.PI, x2: 2.275 }, 0, 0) - 0.397887) < 1e-5);
+});
+
+Deno.test("bench:tune: the simulated 4-worker study finishes trials out of order", async () => {
+  const ds = Array.from({ length: 40 }, (_, i) => duration(5, i));
+  assert.ok(ds.every((d) => d >= 1 && d <= 4));
+  assert.ok(new Set(ds.map((d) => Math.floor(d))).size >= 3, "durations spread over 1-4");
+  const curve = await parallelCurveOf(
+    OBJECTIVES.finetune,
+    new TpeSampler({ seed: 5, constantLiar: true }),
+    5,
+    16,
+    4,
+  );
+  assert.equal(curve.length, 16);
+  for (let i = 1; i < curve.length; i++) assert.ok(curve[i] >= curve[i - 1], "never down");
 });
 
 Deno.test({
@@ -76,7 +98,11 @@ Deno.test({
     assert.ok(out.success, new TextDecoder().decode(out.stderr));
     const { seeds, rows } = JSON.parse(new TextDecoder().decode(out.stdout));
     assert.equal(seeds, 2);
-    assert.equal(rows.length, 3 * 3 * 2);
+    // 3 objectives × (Optuna TPE, ours, random, and the 3 simulated 4-worker rows) × 2 budgets.
+    assert.equal(rows.length, 3 * 6 * 2);
+    assert.ok(
+      rows.some((r: { sampler: string }) => r.sampler.startsWith("optuna TPE + constant liar")),
+    );
     for (const r of rows) {
       assert.ok(Number.isFinite(r.mean) && Number.isFinite(r.sem), JSON.stringify(r));
     }

@@ -3,6 +3,7 @@
     _optuna.py dump FILE|redis://... STUDY          print the study as JSON
     _optuna.py run FILE STUDY N DIRECTION          create or load the study, run N TPE trials
     _optuna.py loop FILE STUDY TAG                 run trials until killed, print "done N VALUE"
+    _optuna.py pairs FILE STUDY PARAM LIAR         TPE's observations of PARAM (LIAR: 0 or 1)
 """
 import json
 import math
@@ -92,6 +93,18 @@ def loop(spec, name, tag):
         time.sleep(0.002)
 
 
+def pairs(spec, name, param, liar):
+    from optuna.samplers._tpe.sampler import _get_observation_pairs
+
+    study = optuna.load_study(study_name=name, storage=storage(spec))
+    values, scores, _ = _get_observation_pairs(study, [param], liar == "1")
+    print(json.dumps({
+        "values": [finite(v) for v in values[param]],
+        "scores": [[finite(float(a)), finite(float(b[0]))] for a, b in scores],
+        "n": sum(s < float("inf") for s, _ in scores),
+    }))
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"dump": dump, "run": run, "loop": loop}[command](*args)
+    {"dump": dump, "run": run, "loop": loop, "pairs": pairs}[command](*args)

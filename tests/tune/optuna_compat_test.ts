@@ -14,6 +14,7 @@ import {
   intDist,
   JournalFile,
   JournalStorage,
+  observationsOf,
   RandomSampler,
   STATE_NAMES,
   TpeSampler,
@@ -280,5 +281,61 @@ Deno.test({
         }
       }
       assert.ok(done.length > 20, `${done.length} trials finished across the kills`);
+    }),
+});
+
+Deno.test({
+  name: "optuna: TPE's observations, constant liar on and off, are Optuna 3.1's on the same study",
+  ignore: noOptuna,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const path = join(dir, "journal.log");
+      const study = await makeStudy(new TpeSampler({ seed: 3 }), {
+        backend: await new JournalFile(path).open(),
+        direction: Direction.MAXIMIZE,
+        nTrials: 20,
+      });
+      const lr = async (h: NonNullable<Awaited<ReturnType<typeof study.ask>>>) =>
+        await h.suggestFloat("lr", { low: 1e-6, high: 1e-4, log: true });
+      const finish = async (outcome: "complete" | "pruned" | "fail" | "running", value = 0) => {
+        const h = (await study.ask())!;
+        await lr(h);
+        if (outcome === "complete") await study.tell(h.trial, { state: "complete", value });
+        if (outcome === "pruned") {
+          if (value !== 0) await h.report(value, 3);
+          await study.tell(h.trial, { state: "pruned" });
+        }
+        if (outcome === "fail") await study.tell(h.trial, { state: "fail", reason: "test" });
+      };
+      await finish("complete", 0.8);
+      await finish("running"); // another worker's trial, still in flight
+      await finish("pruned", 0.6);
+      await finish("fail");
+      await finish("complete", 0.7);
+      await finish("pruned"); // no intermediate value
+      await finish("running");
+      (await study.ask())!; // running, no parameter yet (the trial being sampled)
+      await study.enqueue([{ lr: 3e-5 }]); // waiting
+      const trials = await study.trials();
+      for (const liar of [false, true]) {
+        const ours = observationsOf(trials, "lr", -1, liar);
+        const out = await new Deno.Command(SYSTEM_PYTHON, {
+          args: [PY, "pairs", path, "s", "lr", liar ? "1" : "0"],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+        const py = JSON.parse(new TextDecoder().decode(out.stdout));
+        assert.equal(ours.n, py.n, `liar ${liar}`);
+        assert.equal(ours.n, 4);
+        assert.deepEqual(ours.scores, py.scores.map((s: (number | string)[]) => s.map(pyNumber)));
+        assert.equal(ours.values.length, py.values.length);
+        for (const [i, v] of ours.values.entries()) {
+          // Internal values: log(lr), computed by each language's own log.
+          if (v === null) assert.equal(py.values[i], null);
+          else assert.ok(Math.abs(v - py.values[i]) < 1e-12, `value ${i}: ${v} vs ${py.values[i]}`);
+        }
+        assert.equal(ours.scores.length, liar ? 7 : 4);
+      }
     }),
 });

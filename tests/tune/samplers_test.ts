@@ -183,3 +183,57 @@ Deno.test("TPE: finished trials steer it, the direction decides which are good",
   assert.ok(await late(Direction.MINIMIZE) < 0.3);
   assert.ok(await late(Direction.MAXIMIZE) > 0.7);
 });
+
+/** Rounds of `workers` trials asked together (each sampled while the others run), then told. */
+async function parallelRounds(sampler: Sampler, workers: number, rounds: number) {
+  const study = await makeStudy(sampler, { nTrials: 12 + workers * rounds });
+  const f = (x: number) => (x - 0.3) ** 2;
+  for (let i = 0; i < 12; i++) { // the startup trials, one at a time
+    const h = (await study.ask())!;
+    await study.tell(h.trial, {
+      state: "complete",
+      value: f(await h.suggest("x", floatDist(0, 1)) as number),
+    });
+  }
+  const spreads: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const handles: TrialHandle[] = [], xs: number[] = [];
+    for (let w = 0; w < workers; w++) {
+      const h = (await study.ask())!;
+      handles.push(h);
+      xs.push(await h.suggest("x", floatDist(0, 1)) as number);
+    }
+    spreads.push(Math.max(...xs) - Math.min(...xs));
+    for (const [w, h] of handles.entries()) {
+      await study.tell(h.trial, { state: "complete", value: f(xs[w]) });
+    }
+  }
+  return spreads.reduce((a, b) => a + b, 0) / spreads.length;
+}
+
+Deno.test("TPE constant liar: alone it is plain TPE; with trials running it spreads the workers", async () => {
+  // One worker: the only running trial is the one being sampled, so the suggestions are equal.
+  for (const seed of [1, 2, 3]) {
+    const alone = async (constantLiar: boolean) => {
+      const study = await makeStudy(new TpeSampler({ seed, constantLiar }), { nTrials: 15 });
+      const xs: number[] = [];
+      await study.optimize(async (t) => {
+        const x = await t.suggest("x", floatDist(0, 1)) as number;
+        xs.push(x);
+        return (x - 0.3) ** 2;
+      });
+      return xs;
+    };
+    assert.deepEqual(await alone(true), await alone(false));
+  }
+  // Four workers asking together: plain TPE piles them onto one point, the liar spreads them.
+  let plain = 0, liar = 0;
+  for (let seed = 0; seed < 10; seed++) {
+    plain += await parallelRounds(new TpeSampler({ seed }), 4, 4);
+    liar += await parallelRounds(new TpeSampler({ seed, constantLiar: true }), 4, 4);
+  }
+  assert.ok(
+    liar > 1.5 * plain,
+    `mean spread of 4 concurrent points: liar ${liar / 10}, plain ${plain / 10}`,
+  );
+});

@@ -29,6 +29,7 @@ function settings(dir: string, over: Partial<TuneSettings> = {}): TuneSettings {
     nTrials: 4,
     timeoutSeconds: null,
     sampler: "random",
+    constantLiar: true,
     pruner: "none",
     objective: "accuracy",
     direction: "maximize",

@@ -25,12 +25,14 @@ export function createSampler(
   options: {
     seed: number;
     space: SearchSpace;
+    /** TPE's constant liar (Optuna's `constant_liar`); the others ignore it. */
+    constantLiar?: boolean;
     gridValues?: ReadonlyMap<string, readonly ParamValue[]>;
   },
 ): Sampler {
   switch (name) {
     case "tpe":
-      return new TpeSampler({ seed: options.seed });
+      return new TpeSampler({ seed: options.seed, constantLiar: options.constantLiar });
     case "random":
       return new RandomSampler({ seed: options.seed });
     case "grid":

@@ -6,6 +6,6 @@
  */
 export { paramRng, type Sampler, type SamplerContext, sampleUniform } from "./sampler.ts";
 export { RandomSampler } from "./random.ts";
-export { type TpeOptions, TpeSampler } from "./tpe.ts";
+export { type Observations, observationsOf, type TpeOptions, TpeSampler } from "./tpe.ts";
 export { GridSampler } from "./grid.ts";
 export { createSampler, SAMPLER_NAMES, type SamplerName } from "./create.ts";

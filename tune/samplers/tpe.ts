@@ -6,6 +6,12 @@
  * value); the prior, magic clip and weights are Optuna's (see `_parzen.ts`). Seeded: the same
  * study and seed give the same suggestion.
  *
+ * `constantLiar` is Optuna's `TPESampler(constant_liar=True)`: RUNNING trials (other workers'
+ * trials still in flight) join the observations as the worst possible score, so they land in
+ * g(x) and the next suggestion keeps away from the points already being tried; they count neither
+ * toward the startup trials nor toward gamma. With no other trial running it suggests exactly what
+ * plain TPE does (the trial being sampled has no value yet for the parameter being sampled).
+ *
  * @module
  */
 import type { Distribution, ParamValue } from "../distributions.ts";
@@ -25,6 +31,8 @@ export interface TpeOptions {
   readonly seed: number;
   readonly nStartupTrials?: number;
   readonly nEiCandidates?: number;
+  /** Optuna's `constant_liar` (see the module docs); off unless set. */
+  readonly constantLiar?: boolean;
 }
 
 /** (rank step, score): lower is better, compared lexicographically. */
@@ -44,6 +52,43 @@ export function scoreOf(t: Trial, sign: number): Score | null {
   return null;
 }
 
+/** What TPE fits for one parameter: per observed trial, its score and internal value (or null). */
+export interface Observations {
+  readonly scores: Score[];
+  readonly values: (number | null)[];
+  /** The finished trials among them (running ones, with constant liar, are not counted). */
+  readonly n: number;
+}
+
+/**
+ * Optuna's `_get_observation_pairs` for `param`: the COMPLETE and PRUNED trials scored, in trial
+ * order, and with `constantLiar` the RUNNING ones too, as `(inf, ±inf)`: worse than any finished
+ * trial. The trial being sampled (`currentTrialId`) contributes no value for `param` either way.
+ */
+export function observationsOf(
+  trials: readonly Trial[],
+  param: string,
+  sign: number,
+  constantLiar: boolean,
+  currentTrialId: number | null = null,
+): Observations {
+  const scores: Score[] = [], values: (number | null)[] = [];
+  let n = 0;
+  for (const t of trials) {
+    let score = scoreOf(t, sign);
+    if (score) n++;
+    else if (constantLiar && t.state === TrialState.RUNNING) score = [Infinity, sign * Infinity];
+    else continue;
+    scores.push(score);
+    values.push(
+      param in t.params && t.trialId !== currentTrialId
+        ? toInternal(t.distributions[param], t.params[param])
+        : null,
+    );
+  }
+  return { scores, values, n };
+}
+
 /** Indices of the `nBelow` best scores and of the rest, each in chronological order. */
 export function splitBelowAbove(scores: readonly Score[], nBelow: number): [number[], number[]] {
   const order = scores.map((_, i) => i).sort((a, b) =>
@@ -61,8 +106,10 @@ export class TpeSampler implements Sampler {
   readonly #startup: number;
   readonly #candidates: number;
   readonly #random: RandomSampler;
+  readonly #constantLiar: boolean;
 
   constructor(options: TpeOptions) {
+    this.#constantLiar = options.constantLiar ?? false;
     this.#seed = options.seed;
     this.#startup = options.nStartupTrials ?? 10;
     this.#candidates = options.nEiCandidates ?? 24;
@@ -71,21 +118,18 @@ export class TpeSampler implements Sampler {
 
   sample(ctx: SamplerContext, param: string, d: Distribution): ParamValue {
     const sign = ctx.direction === Direction.MINIMIZE ? 1 : -1;
-    const observed: { score: Score; value: number | null }[] = [];
-    for (const t of ctx.trials) {
-      if (t.trialId === ctx.trial.trialId) continue;
-      const score = scoreOf(t, sign);
-      if (!score) continue;
-      observed.push({
-        score,
-        value: param in t.params ? toInternal(t.distributions[param], t.params[param]) : null,
-      });
-    }
-    const n = observed.length;
+    const observed = observationsOf(
+      ctx.trials,
+      param,
+      sign,
+      this.#constantLiar,
+      ctx.trial.trialId,
+    );
+    const n = observed.n;
     if (n < this.#startup) return this.#random.sample(ctx, param, d);
-    const [below, above] = splitBelowAbove(observed.map((o) => o.score), defaultGamma(n));
+    const [below, above] = splitBelowAbove(observed.scores, defaultGamma(n));
     const values = (idx: number[]) =>
-      idx.map((i) => observed[i].value).filter((v): v is number => v !== null);
+      idx.map((i) => observed.values[i]).filter((v): v is number => v !== null);
     const l = new ParzenEstimator(values(below), d);
     const g = new ParzenEstimator(values(above), d);
     const rng = paramRng(this.#seed, ctx.trial.number, param);
