@@ -32,7 +32,9 @@ COPY . .
 RUN deno install --node-modules-dir=auto --allow-scripts=npm:@tensorflow/tfjs-node-gpu \
       --entrypoint main.ts \
  && ls node_modules/.deno/@tensorflow+tfjs-node-gpu@*/node_modules/@tensorflow/tfjs-node-gpu/lib/
-RUN MRPC_TUNE_COMMIT=${MRPC_TUNE_COMMIT} deno task compile \
+# compile:native embeds the node_modules folder (tfjs-node-gpu and its addon, which the program
+# imports only on demand); `deno task compile` embeds only what the module graph reaches.
+RUN MRPC_TUNE_COMMIT=${MRPC_TUNE_COMMIT} deno task compile:native \
  && mkdir -p /out/lib \
  && cp dist/mrpc-tune /out/mrpc-tune \
  && cp -a node_modules/.deno/@tensorflow+tfjs-node-gpu@*/node_modules/@tensorflow/tfjs-node-gpu/deps/lib/. /out/lib/ \

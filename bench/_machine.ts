@@ -42,7 +42,7 @@ export function machineInfo(): MachineInfo {
     cores: navigator.hardwareConcurrency,
     os: `${Deno.build.os} ${Deno.build.arch}`,
     deno: Deno.version.deno,
-    tfjs: tf.version.tfjs,
+    tfjs: tf.version_core,
     date: new Date().toISOString(),
     loadAverage: loadAverage(),
   };

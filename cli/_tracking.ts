@@ -60,7 +60,7 @@ export async function runMeta(
     version: VERSION,
     commit: await programCommit(env),
     deno: Deno.version.deno,
-    tfjs: tf.version.tfjs,
+    tfjs: tf.version_core,
     backend: run.backend,
     gpu: run.gpu,
     host: os.hostname(),

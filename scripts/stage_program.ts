@@ -1,8 +1,10 @@
 /**
  * Stages the program as a folder that holds only what the compiled binary embeds: Deno itself,
  * the module graph of `main.ts` and of the files `deno task compile` includes (read from that
- * task, with its permissions), deno.json and deno.lock, and the npm packages of that graph (the
- * compiled binary's npm snapshot) — no other source, no `node_modules`, no network. Its
+ * task, with its permissions), deno.json and deno.lock, and the npm packages that graph reaches
+ * (what `deno compile --exclude-unused-npm` embeds as its npm snapshot; not the test-only,
+ * script-only or optional native packages of the lockfile) — no other source, no
+ * `node_modules`, no network. Its
  * `mrpc-tune` launcher runs the program from there. It is the form of the program that can be
  * built here, where `deno compile` cannot fetch its runtime: running it from an empty folder
  * proves the graph `deno compile` would embed is complete; the container test puts it in the
@@ -19,8 +21,25 @@ import { writeBuildInfo } from "./build_info.ts";
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 
 interface DenoInfo {
-  modules: { specifier: string; kind?: string }[];
-  npmPackages: Record<string, { name: string; localPath: string }>;
+  modules: { specifier: string; kind?: string; npmPackage?: string }[];
+  npmPackages: Record<string, { name: string; localPath: string; dependencies?: string[] }>;
+}
+
+/**
+ * The npm packages the module graph reaches: the packages its modules import, and their
+ * dependencies, transitively. (`deno info`'s `npmPackages` is the whole resolution snapshot, the
+ * test-only and script-only packages and the optional native ones included.)
+ */
+export function reachablePackages(graph: DenoInfo): Set<string> {
+  const seen = new Set<string>();
+  const todo = graph.modules.flatMap((m) => m.kind === "npm" && m.npmPackage ? [m.npmPackage] : []);
+  while (todo.length > 0) {
+    const id = todo.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    todo.push(...(graph.npmPackages[id]?.dependencies ?? []));
+  }
+  return seen;
 }
 
 /** The compile task's permission flags and `--include` files. */
@@ -61,26 +80,101 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
+interface DenoLock {
+  specifiers: Record<string, string>;
+  npm: Record<string, unknown>;
+  workspace?: { dependencies?: string[] };
+}
+
+/**
+ * deno.json's imports and deno.lock's npm entries cut down to the packages in `keep` (package
+ * ids as `deno info` names them: `name@version[_peer…]`); everything else stays as it is.
+ */
+export function prunedToPackages(
+  config: { imports?: Record<string, string> },
+  lock: DenoLock,
+  keep: ReadonlySet<string>,
+): { config: { imports?: Record<string, string> }; lock: DenoLock } {
+  const kept = (specifier: string) => {
+    const resolved = lock.specifiers[specifier];
+    if (!specifier.startsWith("npm:") || resolved === undefined) return true;
+    const name = specifier.slice(4, specifier.lastIndexOf("@"));
+    return keep.has(`${name}@${resolved}`);
+  };
+  const imports = Object.fromEntries(
+    Object.entries(config.imports ?? {}).filter(([, target]) => kept(target)),
+  );
+  return {
+    config: { ...config, imports },
+    lock: {
+      ...lock,
+      specifiers: Object.fromEntries(Object.entries(lock.specifiers).filter(([k]) => kept(k))),
+      npm: Object.fromEntries(Object.entries(lock.npm).filter(([id]) => keep.has(id))),
+      ...(lock.workspace
+        ? {
+          workspace: {
+            ...lock.workspace,
+            dependencies: (lock.workspace.dependencies ?? []).filter(kept),
+          },
+        }
+        : {}),
+    },
+  };
+}
+
+/**
+ * The npm package names in `deno compile`'s "Embedded Files" tree (its printout, colours
+ * stripped): the entries under `.deno_compile_node_modules/localhost`, a scope's entries joined to
+ * it (`@redis` + `bloom/*`), versions dropped (`vega/6.4.0/*`, or a name whose children are
+ * versions).
+ */
+export function embeddedPackages(tree: string): Set<string> {
+  const names = new Set<string>();
+  const lines = tree.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+  const start = lines.findIndex((l) => /localhost \(/.test(l));
+  if (start < 0) return names;
+  const depthOf = (l: string) => (l.match(/^[│ ]*/)![0].length - 4) / 2;
+  let group: string | null = null;
+  for (const line of lines.slice(start + 1)) {
+    const m = /^([│ ]*)[├└]─[─┬] (\S+)/.exec(line);
+    if (!m) continue;
+    const depth = depthOf(line);
+    if (depth < 0) break; // past the npm folder
+    const entry = m[2].replace(/\/\*$/, "");
+    if (depth === 0) {
+      const branch = line.includes("─┬ ");
+      group = branch ? entry : null;
+      if (!branch) names.add(entry.replace(/\/\d[^/]*$/, ""));
+    } else if (depth === 1 && group !== null) {
+      names.add(group.startsWith("@") ? `${group}/${entry.replace(/\/\d[^/]*$/, "")}` : group);
+    }
+  }
+  return names;
+}
+
 /** Stages the program into `out` (see module docs); returns the launcher's path. */
 export async function stageProgram(out: string): Promise<string> {
   await writeBuildInfo(); // as the compile task does first
   const { permissions, includes } = await compileTask();
   const entries = ["main.ts", ...includes.filter((f) => f.endsWith(".ts"))];
-  const files = new Set<string>([
-    "deno.json",
-    "deno.lock",
-    ...includes.filter((f) => !f.endsWith(".ts")),
-  ]);
+  const files = new Set<string>(includes.filter((f) => !f.endsWith(".ts")));
   const packages = new Map<string, { name: string; localPath: string }>();
   for (const entry of entries) {
     const graph = await info(entry);
     for (const m of graph.modules) {
       if (m.specifier.startsWith("file://")) files.add(relative(ROOT, fromFileUrl(m.specifier)));
     }
-    for (const [id, p] of Object.entries(graph.npmPackages)) packages.set(id, p);
+    for (const id of reachablePackages(graph)) packages.set(id, graph.npmPackages[id]);
   }
   const app = join(out, "app");
   for (const f of files) await copyFile(join(ROOT, f), join(app, f));
+  // deno.json and deno.lock naming only the staged packages (Deno installs every package of the
+  // lockfile's snapshot before it runs anything).
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const lock = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.lock")));
+  const pruned = prunedToPackages(config, lock, new Set(packages.keys()));
+  await Deno.writeTextFile(join(app, "deno.json"), JSON.stringify(pruned.config, null, 2) + "\n");
+  await Deno.writeTextFile(join(app, "deno.lock"), JSON.stringify(pruned.lock, null, 2) + "\n");
   const npm = join(out, "deno_dir", "npm", "registry.npmjs.org");
   for (const p of packages.values()) {
     const version = p.localPath.split(/[/\\]/).at(-1)!;

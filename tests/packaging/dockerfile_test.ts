@@ -56,12 +56,20 @@ Deno.test("Dockerfile: COPY sources exist, deno task compile builds it, the CUDA
     }
   }
   const runs = ins.filter((i) => i.op === "RUN").map((i) => i.args).join("\n");
-  assert.match(runs, /deno task compile/);
+  assert.match(runs, /deno task compile:native/);
   assert.match(runs, /npm install -g deno@\$\{DENO_VERSION\}/);
   assert.match(runs, /--allow-scripts=npm:@tensorflow\/tfjs-node-gpu/);
   const deno = JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "deno.json")));
-  assert.match(deno.tasks.compile, /deno compile .*--include tracking\/_upload_worker\.ts/);
-  assert.match(deno.tasks.compile, /--output dist\/mrpc-tune main\.ts$/);
+  for (const task of [deno.tasks.compile, deno.tasks["compile:native"]]) {
+    assert.match(task, /deno compile .*--include tracking\/_upload_worker\.ts/);
+    assert.match(task, /--output dist\/mrpc-tune main\.ts$/);
+  }
+  // The two compile forms differ only in where the npm packages come from.
+  assert.match(deno.tasks.compile, /deno compile --exclude-unused-npm /);
+  assert.equal(
+    deno.tasks["compile:native"],
+    deno.tasks.compile.replace("--exclude-unused-npm", "--node-modules-dir=auto"),
+  );
   const args = Object.fromEntries(
     ins.filter((i) => i.op === "ARG" && i.args.includes("=")).map((i) => i.args.split("=")),
   );
