@@ -130,6 +130,7 @@ export function prunedToPackages(
  */
 export function embeddedPackages(tree: string): Set<string> {
   const names = new Set<string>();
+  // deno-lint-ignore no-control-regex -- the terminal colour codes compile prints
   const lines = tree.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
   const start = lines.findIndex((l) => /localhost \(/.test(l));
   if (start < 0) return names;
