@@ -11,13 +11,7 @@
  *
  * @module
  */
-import {
-  activeBlas,
-  DROPOUT_MASK_KERNEL,
-  type FusedLayers,
-  fusedLayers,
-  tf,
-} from "../backend/mod.ts";
+import { activeBlas, DROPOUT_MASK_KERNEL, fusedLayers, tf } from "../backend/mod.ts";
 
 /** float32's most negative finite value (`torch.finfo(torch.float32).min`): masked scores. */
 export const FLOAT32_MIN = -3.4028234663852886e38;
@@ -167,7 +161,7 @@ const layerNormOp = withGrad<tf.Tensor2D>(
 /** LayerNorm over the last axis of `x` `[n, d]` (eps 1e-12, biased variance, as torch). */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor2D {
   const f = fusedLayers();
-  if (f?.layerNormFits(x.shape[1])) return fusedLayerNormOp(f, false)(x, gamma, beta);
+  if (f?.layerNormFits(x.shape[1])) return fusedLayerNormOp(x, gamma, beta);
   return layerNormOp(x, gamma, beta);
 }
 
@@ -179,20 +173,20 @@ export function addLayerNorm(
   beta: tf.Tensor,
 ): tf.Tensor2D {
   const f = fusedLayers();
-  if (f?.layerNormFits(x.shape[1])) return fusedLayerNormOp(f, true)(x, res, gamma, beta);
+  if (f?.layerNormFits(x.shape[1])) {
+    return fusedAddLayerNormOp(x, res, gamma, beta);
+  }
   return layerNormOp(tf.add(x, res), gamma, beta);
 }
 
 /**
  * LayerNorm as one fused kernel each way (of `x + res` with `withResidual`: then both inputs get
- * the same gradient).
+ * the same gradient). Called only where `fusedLayers()` is not null.
  */
-function fusedLayerNormOp(
-  f: FusedLayers,
-  withResidual: boolean,
-): (...inputs: tf.Tensor[]) => tf.Tensor2D {
+function fusedLayerNorm(withResidual: boolean) {
   return withGrad<tf.Tensor2D>(
     ((...args: unknown[]) => {
+      const f = fusedLayers()!;
       const save = args.pop() as Save;
       const [x, res, gamma, beta] = (withResidual ? args : [args[0], null, ...args.slice(1)]) as [
         tf.Tensor2D,
@@ -212,6 +206,10 @@ function fusedLayerNormOp(
     }) as unknown as GradFunc,
   );
 }
+
+const fusedLayerNormOp = fusedLayerNorm(false);
+const fusedAddLayerNormOp = fusedLayerNorm(true);
+
 const geluOp = withGrad(
   ((x: tf.Tensor, save: Save) => {
     const cdf = tf.mul(tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1), 0.5); // Φ(x)

@@ -196,18 +196,7 @@ function historySpec(d: StudyReportData): ChartSpec {
         },
       },
       // Valued points first, then the ones without a value on top: none hides under another.
-      ...[true, false].filter((valued) => rows.some((r) => r.hasValue === valued)).map((
-        valued,
-      ) => ({
-        data: { values: rows.filter((r) => r.hasValue === valued) },
-        mark: { type: "point", filled: true, size: 70 },
-        encoding: {
-          x,
-          y: objectiveAxis(d),
-          ...stateChannels(states),
-          description: { field: "label" },
-        },
-      })),
+      ...pointLayers(rows, x, d, states),
     ],
   };
 }
@@ -268,19 +257,32 @@ function paramSpec(d: StudyReportData, p: { name: string; d: Distribution }): Ch
       subtitle: (log ? "log scale; " : "") +
         "trials without a value (failed, running) below the lowest value, drawn on top",
     },
-    layer: [true, false].filter((valued) => rows.some((r) => r.hasValue === valued)).map((
-      valued,
-    ) => ({
-      data: { values: rows.filter((r) => r.hasValue === valued) },
-      mark: { type: "point", filled: true, size: 70 },
-      encoding: {
-        x,
-        y: objectiveAxis(d),
-        ...stateChannels(states),
-        description: { field: "label" },
-      },
-    })),
+    layer: pointLayers(rows, x, d, states),
   };
+}
+
+/**
+ * The trials as points, coloured by state: the valued ones first, then those without a value (at
+ * the no-value level) on top, so that none hides under another.
+ */
+function pointLayers(
+  rows: readonly { hasValue: boolean }[],
+  x: Record<string, unknown>,
+  d: StudyReportData,
+  states: ReturnType<typeof statesOf>,
+): Record<string, unknown>[] {
+  return [true, false].filter((valued) => rows.some((r) => r.hasValue === valued)).map((
+    valued,
+  ) => ({
+    data: { values: rows.filter((r) => r.hasValue === valued) },
+    mark: { type: "point", filled: true, size: 70 },
+    encoding: {
+      x,
+      y: objectiveAxis(d),
+      ...stateChannels(states),
+      description: { field: "label" },
+    },
+  }));
 }
 
 function curvesSpec(d: StudyReportData): ChartSpec | null {

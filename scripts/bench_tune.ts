@@ -122,19 +122,18 @@ export const OBJECTIVES: Readonly<Record<string, SyntheticObjective>> = {
   },
 };
 
-/** The best-so-far curve of one study of `budget` trials. */
-export async function curveOf(
+/** An in-memory study of `budget` trials for `objective`, sampled by `sampler`. */
+async function benchStudy(
   objective: SyntheticObjective,
   sampler: Sampler,
-  seed: number,
   budget: number,
-): Promise<number[]> {
+): Promise<Study> {
   const direction: DirectionValue = objective.direction === "maximize"
     ? Direction.MAXIMIZE
     : Direction.MINIMIZE;
   const storage = new JournalStorage(new JournalMemory());
   const studyId = await storage.getOrCreateStudy("bench", direction);
-  const study = new Study({
+  return new Study({
     storage,
     studyId,
     name: "bench",
@@ -146,6 +145,16 @@ export async function curveOf(
     retryFailed: 0,
     log: () => {},
   });
+}
+
+/** The best-so-far curve of one study of `budget` trials. */
+export async function curveOf(
+  objective: SyntheticObjective,
+  sampler: Sampler,
+  seed: number,
+  budget: number,
+): Promise<number[]> {
+  const study = await benchStudy(objective, sampler, budget);
   await study.optimize(async (t) => objective.value(await objective.suggest(t), seed, t.number));
   const better = objective.direction === "maximize" ? Math.max : Math.min;
   const best: number[] = [];
@@ -173,23 +182,7 @@ export async function parallelCurveOf(
   budget: number,
   workers: number,
 ): Promise<number[]> {
-  const direction: DirectionValue = objective.direction === "maximize"
-    ? Direction.MAXIMIZE
-    : Direction.MINIMIZE;
-  const storage = new JournalStorage(new JournalMemory());
-  const studyId = await storage.getOrCreateStudy("bench", direction);
-  const study = new Study({
-    storage,
-    studyId,
-    name: "bench",
-    direction,
-    sampler,
-    pruner: new NopPruner(),
-    nTrials: budget,
-    gracePeriodSeconds: 3600,
-    retryFailed: 0,
-    log: () => {},
-  });
+  const study = await benchStudy(objective, sampler, budget);
   const running: { handle: TrialHandle; value: number; end: number }[] = [];
   let clock = 0, started = 0;
   const start = async () => {

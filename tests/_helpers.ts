@@ -181,6 +181,24 @@ export async function waitFor(
   }
 }
 
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a server a test starts). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/**
+ * How many progress lines (` step N/M `) a tune worker's log shows since its last
+ * "Trial N started" line; null before any trial started.
+ */
+export function stepsIntoTrial(log: string): number | null {
+  const started = [...log.matchAll(/^Trial \d+ started/gm)].at(-1);
+  if (!started) return null;
+  return (log.slice(started.index).match(/ step \d+\/\d+ /g) ?? []).length;
+}
+
 /** Whether tests may mount a small tmpfs (root with `mount`); says why not when they cannot. */
 export function canMountTmpfs(testName: string): boolean {
   if (Deno.uid() === 0) {

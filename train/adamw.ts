@@ -24,6 +24,7 @@
  * ```
  * @module
  */
+import type { AdamWConstants } from "../backend/mod.ts";
 
 /** torch's default betas. */
 export const DEFAULT_BETAS: readonly [number, number] = [0.9, 0.999];
@@ -236,17 +237,11 @@ export class AdamW {
   }
 }
 
-/** Float32 constants of one step (torch casts each Python scalar to the tensor's float32). */
-export interface StepCoefficients {
-  readonly clipScale: number;
-  readonly decayFactor: number;
-  readonly oneMinusBeta1: number;
-  readonly beta2: number;
-  readonly oneMinusBeta2: number;
-  readonly negStepSize: number;
-  readonly biasCorrection2Sqrt: number;
-  readonly eps: number;
-}
+/**
+ * Float32 constants of one step (torch casts each Python scalar to the tensor's float32): the
+ * same record the wasm AdamW kernel takes.
+ */
+type StepCoefficients = AdamWConstants;
 
 /**
  * The fused per-element update. Each `f(...)` is one float32 torch op: float64 evaluation of a

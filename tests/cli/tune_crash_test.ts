@@ -13,6 +13,7 @@ import {
   needsPython,
   REPO_ROOT,
   runMain,
+  stepsIntoTrial,
   SYSTEM_PYTHON,
   TEST_ENV,
   waitFor,
@@ -52,14 +53,6 @@ function start(args: string[], options: { setsid?: boolean } = {}) {
     for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) run.stderr += text;
   })();
   return run;
-}
-
-/** The progress lines printed since the last trial started. */
-function stepsIntoTrial(stderr: string): number | null {
-  const at = stderr.lastIndexOf("Trial ");
-  const started = [...stderr.matchAll(/^Trial \d+ started/gm)].at(-1);
-  if (!started || at < 0) return null;
-  return (stderr.slice(started.index).match(/ step \d+\/\d+ /g) ?? []).length;
 }
 
 async function studyTrials(checkpointDir: string): Promise<Trial[]> {

@@ -97,21 +97,26 @@ for (const blas of ["off", "auto"] as const) {
   });
 }
 
+/**
+ * Two padded rows of a 40-token vocabulary: token 7 repeats (its embedding rows add up), 0 is
+ * [PAD] (its gradient is zero), most ids are unused.
+ */
+const SMALL_BATCH = {
+  batchSize: 2,
+  seqLen: 6,
+  inputIds: Int32Array.from([1, 7, 9, 7, 2, 0, 1, 4, 7, 2, 0, 0]),
+  attentionMask: Int32Array.from([1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0]),
+  labels: Int32Array.from([1, 0]),
+  indices: [0, 1],
+};
+
 for (const backend of ["wasm", "cpu"] as const) {
   Deno.test(
     `levers: the sparse word-embedding gradient is the dense one's rows exactly (${backend})`,
     async () => {
       await initBackend(backend);
       const config = tinyConfig({ vocab_size: 40, max_position_embeddings: 16 });
-      // Token 7 repeats (its rows add up), 0 is [PAD] (its gradient is zero), most ids are unused.
-      const batch = {
-        batchSize: 2,
-        seqLen: 6,
-        inputIds: Int32Array.from([1, 7, 9, 7, 2, 0, 1, 4, 7, 2, 0, 0]),
-        attentionMask: Int32Array.from([1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0]),
-        labels: Int32Array.from([1, 0]),
-        indices: [0, 1],
-      };
+      const batch = SMALL_BATCH;
       const model = DistilBertClassifier.random(config, { seed: 3 });
       try {
         const opts = { training: true, seed: 11, lossScale: 0.5 };
@@ -174,14 +179,7 @@ Deno.test("levers: the fused GELU and LayerNorm kernels run on wasm and give the
   await initBackend("wasm");
   assert.ok(fusedLayers(), "our SIMD kernels load here");
   const config = tinyConfig({ vocab_size: 40, max_position_embeddings: 16 });
-  const batch = {
-    batchSize: 2,
-    seqLen: 6,
-    inputIds: Int32Array.from([1, 7, 9, 7, 2, 0, 1, 4, 7, 2, 0, 0]),
-    attentionMask: Int32Array.from([1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0]),
-    labels: Int32Array.from([1, 0]),
-    indices: [0, 1],
-  };
+  const batch = SMALL_BATCH;
   const model = DistilBertClassifier.random(config, { seed: 4 });
   const run = async () => {
     const { loss, grads } = model.lossAndGrads(batch, { training: true, seed: 3 });

@@ -18,7 +18,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { stageProgram } from "../../scripts/stage_program.ts";
-import { REPO_ROOT, withTempDir } from "../_helpers.ts";
+import {
+  freePort,
+  needsPython,
+  REPO_ROOT,
+  stepsIntoTrial,
+  SYSTEM_PYTHON,
+  waitFor,
+  withTempDir,
+} from "../_helpers.ts";
 
 const DOCKER = "/usr/bin/docker";
 const BASE = "local/debian:bookworm";
@@ -123,7 +131,6 @@ async function buildCacheEntries(): Promise<number> {
 /** Removes what the test made: its images (the base only if it made it) and new build cache. */
 async function cleanUp(made: string[], cacheBefore: number): Promise<void> {
   for (const image of made) await docker(["rmi", "-f", image]);
-  await docker(["image", "prune", "-f", "--filter", "label=mrpc-tune-test"]);
   if (cacheBefore === 0) await docker(["builder", "prune", "-a", "-f"]);
   else {
     console.log(
@@ -322,37 +329,10 @@ Deno.test({
     }),
 });
 
-/** A free TCP port on 127.0.0.1 (for Redis on the host's network). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** `docker logs` of a container, stdout and stderr together. */
 async function logsOf(name: string): Promise<string> {
   const out = await docker(["logs", name]);
   return out.stdout + out.stderr;
-}
-
-/** Steps logged since the container's last "Trial N started" line (null before any). */
-function stepsIntoTrial(logs: string): number | null {
-  const started = [...logs.matchAll(/^Trial \d+ started/gm)].at(-1);
-  if (!started) return null;
-  return (logs.slice(started.index).match(/ step \d+\/\d+ /g) ?? []).length;
-}
-
-async function waitUntil(
-  check: () => Promise<boolean>,
-  what: string,
-  timeoutMs: number,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /**
@@ -402,17 +382,20 @@ async function composeStudy(dir: string): Promise<void> {
     const up = await compose(["up", "-d", "--scale", "worker=2"]);
     assert.equal(up.code, 0, up.stderr);
     // Kill worker 1 once its trial is past its first checkpoint (step 10 of 100; logged every 5).
-    await waitUntil(
+    await waitFor(
       async () => (stepsIntoTrial(await logsOf(worker(1))) ?? 0) >= 3,
       "worker 1's first checkpoint",
-      600_000,
+      { timeoutMs: 600_000, everyMs: 250 },
     );
     const killedLogs = await logsOf(worker(1));
     const killedTrial = Number([...killedLogs.matchAll(/^Trial (\d+) started/gm)].at(-1)![1]);
     assert.equal((await docker(["kill", worker(1)])).code, 0);
     const exited = async (name: string) =>
       (await docker(["inspect", "-f", "{{.State.Status}}", name])).stdout.trim() === "exited";
-    await waitUntil(() => exited(worker(2)), "worker 2 to finish the study", 900_000);
+    await waitFor(() => exited(worker(2)), "worker 2 to finish the study", {
+      timeoutMs: 900_000,
+      everyMs: 250,
+    });
     const logs2 = await logsOf(worker(2));
     const code2 = (await docker(["inspect", "-f", "{{.State.ExitCode}}", worker(2)])).stdout.trim();
     assert.equal(code2, "0", logs2.slice(-3000));
@@ -426,20 +409,19 @@ async function composeStudy(dir: string): Promise<void> {
     assert.match(logs2, /^Study "s": \d+ trials \(.*\b6 COMPLETE\b/m, logs2.slice(-2000));
 
     // Python Optuna reads the study from Redis: 6 COMPLETE, distinct numbers, the killed one FAIL.
-    const py = await sh("/usr/bin/python3", [
-      join(REPO_ROOT, "tests", "tune", "_optuna.py"),
-      "dump",
-      storage,
-      "s",
-    ]);
-    if (py.code === 0) {
+    if (!needsPython(["optuna", "redis"], "compose: Python reads the study")) {
+      const py = await sh(SYSTEM_PYTHON, [
+        join(REPO_ROOT, "tests", "tune", "_optuna.py"),
+        "dump",
+        storage,
+        "s",
+      ]);
+      assert.equal(py.code, 0, py.stderr);
       const trials: { number: number; state: string }[] = JSON.parse(py.stdout).trials;
       const complete = trials.filter((x) => x.state === "COMPLETE");
       assert.equal(complete.length, 6, py.stdout.slice(0, 2000));
       assert.equal(new Set(complete.map((x) => x.number)).size, 6);
       assert.equal(trials.find((x) => x.number === killedTrial)?.state, "FAIL");
-    } else {
-      console.log(`SKIP "compose: Python reads the study": ${py.stderr.trim().split("\n").at(-1)}`);
     }
     // best/ is in the shared volume.
     const best = await docker([

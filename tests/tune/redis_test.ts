@@ -15,6 +15,7 @@ import {
   TrialState,
 } from "../../tune/mod.ts";
 import {
+  freePort,
   needsProgram,
   needsPython,
   REPO_ROOT,
@@ -24,13 +25,6 @@ import {
 } from "../_helpers.ts";
 import { runAndSignal } from "../train/_resume.ts";
 import { assertSectionsExclude, makeStudy } from "./_study.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /**
  * A redis-server on `port` (a free one by default); with `dir`, persistent (append-only file,
