@@ -227,7 +227,32 @@ function loadNative(pkg: string): Promise<NativeLoad> {
   return load;
 }
 
+/**
+ * The cpu and wasm kernels registered now; `restore` puts back any that were replaced since.
+ * (tfjs-node brings its own copy of tfjs-core and the cpu backend, through the `@tensorflow/tfjs`
+ * umbrella; the registries are global, so its cpu kernels replace ours, such as the training
+ * scatter-add.)
+ */
+function keepJsKernels(): { restore(): void } {
+  const kept = ["cpu", "wasm"].flatMap((b) => tf.getKernelsForBackend(b));
+  return {
+    restore() {
+      for (const config of kept) {
+        const now = tf.getKernel(config.kernelName, config.backendName);
+        if (now === config) continue;
+        if (now !== undefined) tf.unregisterKernel(config.kernelName, config.backendName);
+        tf.registerKernel(config);
+      }
+    },
+  };
+}
+
 async function importNative(pkg: string): Promise<NativeLoad> {
+  const kernels = keepJsKernels();
+  // Its second tfjs-core registers the same platform, backend and kernels again, each with a
+  // warning ("… is already registered"); tfjs logs none in production mode.
+  const prod = tf.env().getBool("PROD");
+  tf.env().set("PROD", true);
   try {
     // A computed specifier keeps the optional native packages out of the static module graph
     // (and out of `deno compile` output); the import map pins their versions.
@@ -244,6 +269,9 @@ async function importNative(pkg: string): Promise<NativeLoad> {
       tf.unregisterKernel(kernel.kernelName, "tensorflow");
     }
     return { ok: false, pkg, reason: shortReason(error) };
+  } finally {
+    tf.env().set("PROD", prod);
+    kernels.restore();
   }
 }
 

@@ -3,22 +3,16 @@
  * `backend/mod.ts`), never from a tfjs package directly, so that exactly one tfjs-core engine,
  * kernel registry and gradient registry exist in the process.
  *
- * Only what runs is imported: `@tensorflow/tfjs-core` (its CommonJS entry), tfjs-core's gradient
- * functions (`_tfjs_gradients.js`, bundled from tfjs-core by `deno task build:gradients`: the
- * CommonJS entry registers none, and the `@tensorflow/tfjs` umbrella that does would bring
- * layers, the converter, tf.data and WebGL), the cpu backend, and the wasm backend through its
- * CommonJS entry `dist/tf-backend-wasm.node.js` (under Deno its ESM entry loads a second copy of
- * tfjs-core; the CommonJS entry shares ours). That entry reads its `.wasm` binary with
- * `fs.readFileSync` from its own package folder, which Deno (and `deno compile`, which embeds npm
- * packages) serves. The native `tensorflow` backend (tfjs-node) is loaded on demand
- * (selection.ts).
+ * tfjs is the program's own files (`backend/tfjs/`, built from the pinned packages by `deno task
+ * build:tfjs`): one module with `@tensorflow/tfjs-core`, its gradient functions, the cpu backend
+ * and the wasm backend, beside the wasm backend's binaries, which it reads from its own folder (a
+ * `deno compile --include` each). So the program, and `deno compile`'s npm snapshot, hold no tfjs
+ * package (tfjs-core's npm folder alone is 35 MiB); the types still come from the pinned packages.
+ * The native `tensorflow` backend (tfjs-node) is loaded on demand (selection.ts).
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-import "./_tfjs_gradients.js";
-import "@tensorflow/tfjs-backend-cpu";
-// @ts-types="@tensorflow/tfjs-backend-wasm"
-import * as tfWasm from "@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.node.js";
+// @ts-types="./tfjs/tfjs.d.ts"
+import { tf, tfWasm, wasmWorkerContents } from "./tfjs/tfjs.js";
 
-export { tf, tfWasm };
+export { tf, tfWasm, wasmWorkerContents };

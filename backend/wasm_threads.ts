@@ -23,10 +23,8 @@
  * @module
  */
 import os from "node:os";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tf, tfWasm } from "./tf.ts";
+import { tf, tfWasm, wasmWorkerContents } from "./tf.ts";
 
 const WORKER_GLOBALS = [
   "self",
@@ -62,15 +60,15 @@ for (const k of ${JSON.stringify(WORKER_GLOBALS)}) {
  * that restores the patched globals; call it once the backend is initialised.
  */
 export function prepareWasmThreads(threads: number): () => void {
-  const entry = fileURLToPath(import.meta.resolve("@tensorflow/tfjs-backend-wasm"));
-  const wasmOut = join(dirname(dirname(entry)), "wasm-out");
-  const require = createRequire(import.meta.url);
-  const contents: string =
-    require(join(wasmOut, "tfjs-backend-wasm-threaded-simd.worker.js")).wasmWorkerContents;
   const workerPath = Deno.makeTempFileSync({ prefix: "tfjs-wasm-worker-", suffix: ".cjs" });
   // As tfjs does before making its Blob: keep the source's "\n" escapes as escapes.
-  const factoryPath = join(wasmOut, "tfjs-backend-wasm-threaded-simd.js");
-  Deno.writeTextFileSync(workerPath, prelude(factoryPath) + contents.replace(/\n/g, "\\n"));
+  const factoryPath = fileURLToPath(
+    new URL("./tfjs/tfjs-backend-wasm-threaded-simd.cjs", import.meta.url),
+  );
+  Deno.writeTextFileSync(
+    workerPath,
+    prelude(factoryPath) + wasmWorkerContents.replace(/\n/g, "\\n"),
+  );
   globalThis.addEventListener("unload", () => {
     try {
       Deno.removeSync(workerPath);

@@ -21,18 +21,50 @@ import { writeBuildInfo } from "./build_info.ts";
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 
 interface DenoInfo {
-  modules: { specifier: string; kind?: string; npmPackage?: string }[];
+  roots?: string[];
+  redirects?: Record<string, string>;
+  modules: {
+    specifier: string;
+    kind?: string;
+    npmPackage?: string;
+    dependencies?: { code?: { specifier: string } }[];
+  }[];
   npmPackages: Record<string, { name: string; localPath: string; dependencies?: string[] }>;
 }
 
 /**
- * The npm packages the module graph reaches: the packages its modules import, and their
- * dependencies, transitively. (`deno info`'s `npmPackages` is the whole resolution snapshot, the
- * test-only and script-only packages and the optional native ones included.)
+ * The modules the graph runs: walking from the roots along code imports only (a type-only
+ * import, such as the tfjs packages `backend/tfjs/tfjs.d.ts` names, is neither run nor embedded
+ * by `deno compile`).
+ */
+export function codeModules(graph: DenoInfo): Set<string> {
+  const redirects = graph.redirects ?? {};
+  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
+  const modules = new Set<string>();
+  const walk = [...graph.roots ?? graph.modules.map((m) => m.specifier)];
+  while (walk.length > 0) {
+    const specifier = walk.pop()!;
+    const resolved = redirects[specifier] ?? specifier;
+    if (modules.has(resolved)) continue;
+    modules.add(resolved);
+    for (const d of bySpecifier.get(resolved)?.dependencies ?? []) {
+      if (d.code) walk.push(d.code.specifier);
+    }
+  }
+  return modules;
+}
+
+/**
+ * The npm packages the module graph runs: the packages of its code modules (`codeModules`), and
+ * their dependencies, transitively. (`deno info`'s `npmPackages` is the whole resolution
+ * snapshot, the test-only and script-only packages and the optional native ones included.)
  */
 export function reachablePackages(graph: DenoInfo): Set<string> {
+  const run = codeModules(graph);
+  const todo = graph.modules.flatMap((m) =>
+    m.kind === "npm" && m.npmPackage && run.has(m.specifier) ? [m.npmPackage] : []
+  );
   const seen = new Set<string>();
-  const todo = graph.modules.flatMap((m) => m.kind === "npm" && m.npmPackage ? [m.npmPackage] : []);
   while (todo.length > 0) {
     const id = todo.pop()!;
     if (seen.has(id)) continue;
@@ -162,8 +194,8 @@ export async function stageProgram(out: string): Promise<string> {
   const packages = new Map<string, { name: string; localPath: string }>();
   for (const entry of entries) {
     const graph = await info(entry);
-    for (const m of graph.modules) {
-      if (m.specifier.startsWith("file://")) files.add(relative(ROOT, fromFileUrl(m.specifier)));
+    for (const specifier of codeModules(graph)) {
+      if (specifier.startsWith("file://")) files.add(relative(ROOT, fromFileUrl(specifier)));
     }
     for (const id of reachablePackages(graph)) packages.set(id, graph.npmPackages[id]);
   }

@@ -188,3 +188,31 @@ Deno.test("backend: wasm Slice, Unpack and shared-buffer Identity stay correct",
   tf.dispose([copy, contiguous, strided, ...parts, ...lastAxis]);
   assert.equal(tf.memory().numTensors, before);
 });
+
+Deno.test("backend: a native import attempt leaves the cpu and wasm kernels as they were", async () => {
+  // In a process of its own (this one made its native attempts already): tfjs-node loads its own
+  // tfjs-core and cpu backend through the @tensorflow/tfjs umbrella, into the same global
+  // registries, after the cpu backend and the training kernels were registered.
+  const mod = new URL("../../backend/mod.ts", import.meta.url).href;
+  const code = `import { initBackend, tf } from ${JSON.stringify(mod)};
+await initBackend("cpu");
+const before = ["cpu", "wasm"].flatMap((b) => tf.getKernelsForBackend(b));
+const info = await initBackend("auto");
+const changed = before.filter((k) => tf.getKernel(k.kernelName, k.backendName) !== k);
+console.log(JSON.stringify({ name: info.name, reasons: info.fallbackReasons, kernels: before.length,
+  changed: changed.map((k) => k.backendName + " " + k.kernelName) }));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--config", new URL("../../deno.json", import.meta.url).pathname, code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, stderr);
+  assert.equal(stderr, "", "nothing printed: no 'already registered' warnings");
+  const got = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.ok(got.kernels > 100, `${got.kernels} kernels`);
+  assert.deepEqual(got.changed, []);
+  if (got.name === "wasm" && !got.reasons.some((r: string) => /native addon/.test(r))) {
+    console.log(`SKIP the umbrella half: the native packages did not load as far (${got.reasons})`);
+  }
+});
