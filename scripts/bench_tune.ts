@@ -4,7 +4,8 @@
  * shape of a fine-tuning curve), Branin, and a 4-parameter mixed space (log lr, categorical batch
  * size, warm-up ratio, int epochs) — the mean, median and standard error of the best value after
  * each budget over many seeds, as one Markdown table (docs/tuning.md). Our random sampler is the
- * baseline. The objectives are mirrored in `scripts/bench_tune_peer.py`; `--check` compares the
+ * baseline. Optuna runs twice: as installed (Debian's 3.1), and with optuna/optuna#5110 applied
+ * (the kernel density of Optuna >= 3.5, which ours computes: "optuna TPE, #5110 density"). The objectives are mirrored in `scripts/bench_tune_peer.py`; `--check` compares the
  * two languages' values on the same points.
  *
  * `--workers N` (default 4) adds a simulated study of N parallel workers: each trial takes a
@@ -214,17 +215,23 @@ export function stats(xs: readonly number[]): { mean: number; median: number; se
   return { mean, median, sem: Math.sqrt(variance / n) };
 }
 
+/**
+ * Optuna's curves for `name`; `fixed`: with optuna/optuna#5110 applied (the normalised kernel
+ * density of Optuna >= 3.5 and of our TPE; Optuna 3.1 weighs each kernel by its bandwidth).
+ */
 async function optunaCurves(
   python: string,
   name: string,
   seeds: number,
   budget: number,
-  workers = 1,
+  options: { workers?: number; fixed?: boolean } = {},
 ): Promise<number[][]> {
   const peer = join(new URL(".", import.meta.url).pathname, "bench_tune_peer.py");
+  const workers = options.workers ?? 1;
   const args = workers > 1
     ? ["parallel", name, String(seeds), String(budget), String(workers)]
     : ["run", name, String(seeds), String(budget)];
+  if (options.fixed) args.push("fixed");
   const out = await new Deno.Command(python, {
     args: [peer, ...args],
     stdout: "piped",
@@ -235,6 +242,9 @@ async function optunaCurves(
   }
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
+
+/** The row of Optuna with the Parzen estimator's density fixed as in Optuna >= 3.5 (#5110). */
+const FIXED = "optuna TPE, #5110 density";
 
 async function main(): Promise<void> {
   const o = parseOptions(TABLE, Deno.args);
@@ -247,6 +257,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const curves: Record<string, number[][]> = {
       "optuna TPE": [],
+      [FIXED]: [],
       "our TPE": [],
       "our random": [],
     };
@@ -255,6 +266,7 @@ async function main(): Promise<void> {
       plain: `our TPE, ${w} workers`,
       liar: `our TPE + constant liar, ${w} workers`,
       optuna: `optuna TPE + constant liar, ${w} workers`,
+      fixed: `${FIXED} + constant liar, ${w} workers`,
     };
     if (w > 1) { for (const k of Object.values(parallel)) curves[k] = []; }
     for (let seed = 0; seed < o.seeds; seed++) {
@@ -280,7 +292,14 @@ async function main(): Promise<void> {
     const ours = (performance.now() - t0) / 1000;
     const t1 = performance.now();
     curves["optuna TPE"] = await optunaCurves(o.python, name, o.seeds, budget);
-    if (w > 1) curves[parallel.optuna] = await optunaCurves(o.python, name, o.seeds, budget, w);
+    curves[FIXED] = await optunaCurves(o.python, name, o.seeds, budget, { fixed: true });
+    if (w > 1) {
+      curves[parallel.optuna] = await optunaCurves(o.python, name, o.seeds, budget, { workers: w });
+      curves[parallel.fixed] = await optunaCurves(o.python, name, o.seeds, budget, {
+        workers: w,
+        fixed: true,
+      });
+    }
     const theirs = (performance.now() - t1) / 1000;
     console.error(
       `${name}: ours ${ours.toFixed(1)} s (TPE + random), Optuna ${theirs.toFixed(1)} s`,

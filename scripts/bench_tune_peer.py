@@ -1,21 +1,49 @@
 """The Python Optuna side of `deno task bench:tune` (run with Debian's /usr/bin/python3).
 
-    bench_tune_peer.py run OBJECTIVE SEEDS BUDGET    JSON: best-so-far curve per seed (TPE)
-    bench_tune_peer.py parallel OBJECTIVE SEEDS BUDGET WORKERS
+    bench_tune_peer.py run OBJECTIVE SEEDS BUDGET [fixed]
+                                                     JSON: best-so-far curve per seed (TPE)
+    bench_tune_peer.py parallel OBJECTIVE SEEDS BUDGET WORKERS [fixed]
                                                      the same for TPE(constant_liar=True) run by
                                                      WORKERS simulated workers (as bench_tune.ts)
     bench_tune_peer.py eval OBJECTIVE                JSON points on stdin -> JSON values
 
 The objectives mirror scripts/bench_tune.ts term for term (the eval command proves it).
+
+`fixed`: TPE's Parzen estimator with optuna/optuna#5110 applied where the installed Optuna lacks
+it. Before 3.5, `_truncnorm.logpdf` left out `- log(scale)`, so each continuous kernel's density
+was multiplied by its bandwidth (optuna/optuna#5109); mrpc-tune's TPE, like Optuna >= 3.5,
+computes the normalised density.
 """
 import json
 import math
 import sys
 import warnings
 
+import numpy as np
 import optuna
+from optuna.samplers._tpe import _truncnorm
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def logpdf_is_scaled():
+    """Whether this Optuna's truncated-normal log density includes - log(scale)."""
+    got = _truncnorm.logpdf(np.asarray([0.0]), -1.0, 1.0, loc=0.0, scale=2.0)[0]
+    want = -0.5 * math.log(2 * math.pi) - math.log(2.0) - math.log(math.erf(1 / math.sqrt(2)))
+    return abs(got - want) < 1e-9
+
+
+def apply_5110():
+    """optuna/optuna#5110: subtract log(scale) from the truncated normal's log density."""
+    if logpdf_is_scaled():
+        return
+    unscaled = _truncnorm.logpdf
+
+    def logpdf(x, a, b, loc=0, scale=1):
+        return unscaled(x, a, b, loc=loc, scale=scale) - np.log(scale)
+
+    _truncnorm.logpdf = logpdf
+    assert logpdf_is_scaled()
 
 
 def noise(seed, i, scale):
@@ -66,7 +94,9 @@ def suggest(name, trial):
     }
 
 
-def run(name, seeds, budget):
+def run(name, seeds, budget, variant=""):
+    if variant == "fixed":
+        apply_5110()
     direction, f = OBJECTIVES[name]
     curves = []
     for seed in range(int(seeds)):
@@ -83,8 +113,10 @@ def duration(seed, i):
     return 1 + 3 * (noise(seed + 7, i, 1) + 0.5)
 
 
-def parallel(name, seeds, budget, workers):
+def parallel(name, seeds, budget, workers, variant=""):
     """bench_tune.ts's parallelCurveOf: the first worker to finish asks next."""
+    if variant == "fixed":
+        apply_5110()
     direction, f = OBJECTIVES[name]
     better = max if direction == "maximize" else min
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

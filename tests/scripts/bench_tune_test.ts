@@ -98,8 +98,9 @@ Deno.test({
     assert.ok(out.success, new TextDecoder().decode(out.stderr));
     const { seeds, rows } = JSON.parse(new TextDecoder().decode(out.stdout));
     assert.equal(seeds, 2);
-    // 3 objectives × (Optuna TPE, ours, random, and the 3 simulated 4-worker rows) × 2 budgets.
-    assert.equal(rows.length, 3 * 6 * 2);
+    // 3 objectives × (Optuna TPE as installed and with #5110, ours, random, and the 4 simulated
+    // 4-worker rows) × 2 budgets.
+    assert.equal(rows.length, 3 * 8 * 2);
     assert.ok(
       rows.some((r: { sampler: string }) => r.sampler.startsWith("optuna TPE + constant liar")),
     );

@@ -4,6 +4,8 @@
     _optuna.py run FILE STUDY N DIRECTION          create or load the study, run N TPE trials
     _optuna.py loop FILE STUDY TAG                 run trials until killed, print "done N VALUE"
     _optuna.py pairs FILE STUDY PARAM LIAR         TPE's observations of PARAM (LIAR: 0 or 1)
+    _optuna.py parzen FIXED                        JSON cases on stdin -> TPE's Parzen estimator
+                                                   log densities (FIXED 1: with optuna#5110)
 """
 import json
 import math
@@ -105,6 +107,34 @@ def pairs(spec, name, param, liar):
     }))
 
 
+def parzen(fixed):
+    """Each case {distribution, observations, x}: the univariate estimator's log_pdf at x."""
+    import os
+
+    import numpy as np
+    from optuna.distributions import json_to_distribution
+    from optuna.samplers._tpe.parzen_estimator import _ParzenEstimator, _ParzenEstimatorParameters
+    from optuna.samplers._tpe.sampler import default_weights
+
+    if fixed == "1":
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+        from bench_tune_peer import apply_5110
+
+        apply_5110()
+    # TPESampler's defaults: consider_prior, prior_weight 1, magic clip, no endpoints, univariate.
+    parameters = _ParzenEstimatorParameters(True, 1.0, True, False, default_weights, False)
+    out = []
+    for case in json.load(sys.stdin):
+        d = json_to_distribution(json.dumps(case["distribution"]))
+        categorical = isinstance(d, optuna.distributions.CategoricalDistribution)
+        dtype = int if categorical else float
+        estimator = _ParzenEstimator(
+            {"p": np.asarray(case["observations"], dtype=dtype)}, {"p": d}, parameters
+        )
+        out.append(estimator.log_pdf({"p": np.asarray(case["x"], dtype=dtype)}).tolist())
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"dump": dump, "run": run, "loop": loop, "pairs": pairs}[command](*args)
+    {"dump": dump, "run": run, "loop": loop, "pairs": pairs, "parzen": parzen}[command](*args)

@@ -4,6 +4,11 @@
  * plus a prior kernel, bandwidths from the neighbours' distances clipped by the "magic clip",
  * weights from `default_weights`; categorical parameters get smoothed choice frequencies.
  *
+ * A continuous kernel's density is the normalised truncated normal, as in Optuna >= 3.5
+ * (optuna/optuna#5110). Optuna before 3.5 left `- log(sigma)` out of it (optuna/optuna#5109), which
+ * weighs each kernel by its bandwidth; tests/tune/optuna_compat_test.ts compares these densities
+ * with Optuna 3.1's estimator with that fix applied.
+ *
  * @module
  */
 import type { Rng } from "../../core/mod.ts";
