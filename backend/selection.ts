@@ -228,13 +228,15 @@ function loadNative(pkg: string): Promise<NativeLoad> {
 }
 
 /**
- * The cpu and wasm kernels registered now; `restore` puts back any that were replaced since.
- * (tfjs-node brings its own copy of tfjs-core and the cpu backend, through the `@tensorflow/tfjs`
- * umbrella; the registries are global, so its cpu kernels replace ours, such as the training
- * scatter-add.)
+ * The cpu and wasm kernels and the gradients registered now; `restore` puts back any that were
+ * replaced since. (tfjs-node brings its own copy of tfjs-core and the cpu backend, through the
+ * `@tensorflow/tfjs` umbrella; the registries are global, so its cpu kernels replace ours, such as
+ * the training scatter-add, and its gradients tfjs-core's.)
  */
 function keepJsKernels(): { restore(): void } {
   const kept = ["cpu", "wasm"].flatMap((b) => tf.getKernelsForBackend(b));
+  const names = new Set(kept.map((k) => k.kernelName));
+  const gradients = [...names].flatMap((name) => tf.getGradient(name) ?? []);
   return {
     restore() {
       for (const config of kept) {
@@ -242,6 +244,9 @@ function keepJsKernels(): { restore(): void } {
         if (now === config) continue;
         if (now !== undefined) tf.unregisterKernel(config.kernelName, config.backendName);
         tf.registerKernel(config);
+      }
+      for (const config of gradients) {
+        if (tf.getGradient(config.kernelName) !== config) tf.registerGradient(config);
       }
     },
   };

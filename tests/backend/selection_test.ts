@@ -189,7 +189,7 @@ Deno.test("backend: wasm Slice, Unpack and shared-buffer Identity stay correct",
   assert.equal(tf.memory().numTensors, before);
 });
 
-Deno.test("backend: a native import attempt leaves the cpu and wasm kernels as they were", async () => {
+Deno.test("backend: a native import attempt leaves the cpu and wasm kernels and the gradients as they were", async () => {
   // In a process of its own (this one made its native attempts already): tfjs-node loads its own
   // tfjs-core and cpu backend through the @tensorflow/tfjs umbrella, into the same global
   // registries, after the cpu backend and the training kernels were registered.
@@ -197,10 +197,13 @@ Deno.test("backend: a native import attempt leaves the cpu and wasm kernels as t
   const code = `import { initBackend, tf } from ${JSON.stringify(mod)};
 await initBackend("cpu");
 const before = ["cpu", "wasm"].flatMap((b) => tf.getKernelsForBackend(b));
+const grads = before.flatMap((k) => tf.getGradient(k.kernelName) ?? []);
 const info = await initBackend("auto");
 const changed = before.filter((k) => tf.getKernel(k.kernelName, k.backendName) !== k);
+const regraded = grads.filter((g) => tf.getGradient(g.kernelName) !== g);
 console.log(JSON.stringify({ name: info.name, reasons: info.fallbackReasons, kernels: before.length,
-  changed: changed.map((k) => k.backendName + " " + k.kernelName) }));`;
+  gradients: grads.length, changed: changed.map((k) => k.backendName + " " + k.kernelName),
+  regraded: regraded.map((g) => g.kernelName) }));`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--config", new URL("../../deno.json", import.meta.url).pathname, code],
     stdout: "piped",
@@ -211,7 +214,9 @@ console.log(JSON.stringify({ name: info.name, reasons: info.fallbackReasons, ker
   assert.equal(stderr, "", "nothing printed: no 'already registered' warnings");
   const got = JSON.parse(new TextDecoder().decode(out.stdout));
   assert.ok(got.kernels > 100, `${got.kernels} kernels`);
+  assert.ok(got.gradients > 100, `${got.gradients} gradients`);
   assert.deepEqual(got.changed, []);
+  assert.deepEqual(got.regraded, []);
   if (got.name === "wasm" && !got.reasons.some((r: string) => /native addon/.test(r))) {
     console.log(`SKIP the umbrella half: the native packages did not load as far (${got.reasons})`);
   }
