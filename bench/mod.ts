@@ -18,6 +18,7 @@ export {
   type TrainFigures,
 } from "./bench.ts";
 export { PADDINGS } from "./_epoch.ts";
+export { BUILT_IN_MODEL_CONFIG, defaultModelConfigJson, defaultTokenLengths } from "./defaults.ts";
 export { type OptimizerCost } from "./_optimizer_cost.ts";
 export { type KernelTime, type StepProfile } from "./_profile.ts";
 export { encoderMatmulParams, trainFlops } from "./_parts.ts";

@@ -13,7 +13,10 @@ import {
   type BenchPart,
   type BenchReport,
   type BenchShape,
+  BUILT_IN_MODEL_CONFIG,
   DEFAULT_BENCH_PARTS,
+  defaultModelConfigJson,
+  defaultTokenLengths,
   PADDINGS,
   runBench,
 } from "../bench/mod.ts";
@@ -39,16 +42,16 @@ export const BENCH_OPTIONS = [
   {
     name: "model_config",
     type: "string",
-    default: "../shared/data/tokenizers/distilbert-base-uncased/config.json",
     metavar: "FILE",
-    description: "DistilBERT config.json giving the shapes (weights are random)",
+    description:
+      "DistilBERT config.json giving the shapes (weights are random; default: distilbert-base-uncased's, built in)",
   },
   {
     name: "token_lengths",
     type: "string",
-    default: "../shared/data/mrpc/token_lengths.json",
     metavar: "FILE",
-    description: 'JSON with a "train" array of token lengths (the epoch slice\'s examples)',
+    description:
+      "JSON with a \"train\" array of token lengths, the epoch slice's examples (default: MRPC train's, built in)",
   },
   {
     name: "parts",
@@ -176,14 +179,19 @@ export async function benchConfigFrom(
   values: BenchValues,
   env: Readonly<Record<string, string | undefined>> = {},
 ): Promise<BenchConfig> {
-  const modelSource = values.model_config;
-  const model = parseDistilBertConfig(await readJson(modelSource, "model_config"), modelSource);
+  const modelSource = values.model_config || BUILT_IN_MODEL_CONFIG;
+  const model = parseDistilBertConfig(
+    values.model_config ? await readJson(modelSource, "model_config") : defaultModelConfigJson(),
+    modelSource,
+  );
   const config: BenchConfig = {
     backend: values.backend,
     blas: blasChoice(values.blas, env),
     model,
     modelSource,
-    tokenLengths: await readLengths(values.token_lengths),
+    tokenLengths: values.token_lengths
+      ? await readLengths(values.token_lengths)
+      : defaultTokenLengths(),
     parts: parseParts(values.parts),
     trainShapes: values.train_shapes.split(",").map((s) => parseShape(s, "train_shapes")),
     evalShape: parseShape(values.eval_shape, "eval_shape"),

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 // Not on the cli face (only main.ts uses cli/): the shape parser and the JSON key conversion.
-import { parseShape, reportJson } from "../../cli/bench_command.ts";
+import { BENCH_OPTIONS, benchConfigFrom, parseShape, reportJson } from "../../cli/bench_command.ts";
+import { parseOptions } from "../../cli/mod.ts";
 // Private: the epoch slice's batches and token counts, checked without timing anything.
 import {
   epochBatches,
@@ -10,7 +11,13 @@ import {
   spreadPositions,
   syntheticExamples,
 } from "../../bench/_epoch.ts";
-import { encoderMatmulParams, trainFlops } from "../../bench/mod.ts";
+import {
+  BUILT_IN_MODEL_CONFIG,
+  defaultModelConfigJson,
+  defaultTokenLengths,
+  encoderMatmulParams,
+  trainFlops,
+} from "../../bench/mod.ts";
 import { parseDistilBertConfig } from "../../model/mod.ts";
 import { assertUsageError, needsBlas, needsShared, runMain, sharedPath } from "../_helpers.ts";
 
@@ -268,12 +275,39 @@ Deno.test("bench helpers: shapes, FLOPs, snake_case JSON, spread slice", () => {
   assert.deepEqual(spreadPositions(3, 5, 0), [1, 2]);
 });
 
+Deno.test("bench: without --model_config and --token_lengths, DistilBERT-base on MRPC's lengths, built in", async () => {
+  const config = await benchConfigFrom(parseOptions(BENCH_OPTIONS, []));
+  assert.equal(config.modelSource, BUILT_IN_MODEL_CONFIG);
+  assert.deepEqual(
+    [config.model.dim, config.model.hidden_dim, config.model.n_layers, config.model.n_heads],
+    [768, 3072, 6, 12],
+  );
+  assert.equal(config.model.vocab_size, 30522);
+  assert.equal(config.tokenLengths.length, 3668, "MRPC's training pairs");
+  assert.ok(config.tokenLengths.every((n) => Number.isInteger(n) && n > 0 && n < 200));
+});
+
+Deno.test({
+  name: "bench: the built-in config and lengths are the Hub's config.json and MRPC's, unchanged",
+  ignore: needsShared("data/mrpc/token_lengths.json", "the built-in bench inputs' provenance"),
+  fn: async () => {
+    const read = async (...parts: string[]) =>
+      JSON.parse(await Deno.readTextFile(sharedPath(...parts)));
+    assert.deepEqual(
+      defaultModelConfigJson(),
+      await read("data", "tokenizers", "distilbert-base-uncased", "config.json"),
+    );
+    assert.deepEqual(
+      defaultTokenLengths(),
+      (await read("data", "mrpc", "token_lengths.json")).train,
+    );
+  },
+});
+
 Deno.test({
   name: "bench epoch plans: MRPC lengths computed as HF pads them",
-  ignore: needsShared("data/mrpc/token_lengths.json", "bench epoch plans"),
-  fn: async () => {
-    const path = sharedPath("data", "mrpc", "token_lengths.json");
-    const lengths: number[] = JSON.parse(await Deno.readTextFile(path)).train;
+  fn: () => {
+    const lengths = defaultTokenLengths();
     const opts = { maxSeqLength: 128, seed: 42, vocabSize: 30522, batchSize: 16, padId: 0 };
     const examples = syntheticExamples(lengths, opts);
     const real = examples.reduce((a, e) => a + e.inputIds.length, 0);
