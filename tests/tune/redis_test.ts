@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { createClient } from "redis";
 import {
   Direction,
   floatDist,
@@ -128,6 +129,40 @@ Deno.test({
         await assertSectionsExclude(writers);
       } finally {
         for (const w of writers) await w.close();
+      }
+    } finally {
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "redis lock: it outlives the storage timeout, so that a holder waiting out an outage keeps it",
+  ignore: noRedis,
+  fn: async () => {
+    const redis = await startRedis();
+    try {
+      const client = createClient({ url: redis.url });
+      await client.connect();
+      try {
+        const remaining = () => client.pTTL(":mrpc_tune_lock"); // no prefix, as Optuna's default
+        for (const timeoutSeconds of [60, 300]) {
+          const holder = await new JournalRedis(redis.url, { timeoutSeconds }).open();
+          try {
+            const ttl = await holder.withLock(remaining);
+            assert.ok(
+              ttl > timeoutSeconds * 1000,
+              `lock TTL ${ttl} ms, timeout ${timeoutSeconds} s`,
+            );
+            assert.equal(holder.lockTtlMs, timeoutSeconds * 1000 + 30_000);
+            assert.equal(await remaining(), -2, "released after the section");
+          } finally {
+            await holder.close();
+          }
+        }
+      } finally {
+        await client.quit();
       }
     } finally {
       await redis.stop();

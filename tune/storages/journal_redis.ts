@@ -4,7 +4,8 @@
  * record at `{prefix}:log:{n}` as a JSON string, appended by the same Lua script Optuna uses
  * (INCR and SET in one step). `{prefix}:snapshot`, a pickled replay state, is never written.
  * Sections that read and then append hold `{prefix}:mrpc_tune_lock` (SET NX PX, released by a
- * compare-and-delete), which excludes other mrpc-tune workers.
+ * compare-and-delete), which excludes other mrpc-tune workers; it expires 30 s after the storage
+ * timeout, so that a holder waiting out an outage keeps it.
  *
  * A lost connection (a Redis restart, a network blip) is retried with a fresh connection and
  * backoff (0.1 s doubling to 5 s) for up to `timeoutSeconds` (`--storage_timeout`, 60 s) since it
@@ -28,8 +29,13 @@ const APPEND_SCRIPT = "local i = redis.call('incr', string.format('%s:log_number
 const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then " +
   "return redis.call('del', KEYS[1]) else return 0 end";
 
-/** Milliseconds a section lock lives without being released (a crashed holder's lock expires). */
-const LOCK_TTL_MS = 30_000;
+/**
+ * Milliseconds a section lock outlives `--storage_timeout` (a crashed holder's lock expires after
+ * both). A live holder may wait out a Redis outage for up to the storage timeout inside its
+ * section, then go on appending: its lock must still be there (after a Redis restart an expired
+ * lock would let a second worker into the section with it).
+ */
+const LOCK_TTL_MARGIN_MS = 30_000;
 
 function connect(url: string) {
   return createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: false } });
@@ -206,13 +212,20 @@ export class JournalRedis implements JournalBackend {
     return (await redis.mGet(keys)).includes(text);
   }
 
+  /** How long the section lock lives unreleased: the storage timeout and a margin. */
+  get lockTtlMs(): number {
+    return this.#timeoutMs + LOCK_TTL_MARGIN_MS;
+  }
+
   /** Runs `fn` holding the section lock (re-entrant along one call chain). */
   withLock<T>(fn: () => Promise<T>): Promise<T> {
     const key = `${this.#prefix}:mrpc_tune_lock`;
     const token = crypto.randomUUID();
     const acquire = async () => {
       for (let sleepMs = 2;;) {
-        const ok = await this.#op((redis) => redis.set(key, token, { NX: true, PX: LOCK_TTL_MS }));
+        const ok = await this.#op((redis) =>
+          redis.set(key, token, { NX: true, PX: this.lockTtlMs })
+        );
         if (ok === "OK") return;
         await new Promise((resolve) => setTimeout(resolve, sleepMs));
         sleepMs = Math.min(sleepMs * 2, 200);
