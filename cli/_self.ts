@@ -8,7 +8,10 @@
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** What a training run needs (as `deno task train` grants). */
+/**
+ * What a training run needs (as `deno task train` grants): `--allow-run` to tell a live process
+ * from a dead one (run locks, the demo's temporary folders).
+ */
 const TRAIN_PERMISSIONS = [
   "--allow-read",
   "--allow-write",
@@ -16,6 +19,7 @@ const TRAIN_PERMISSIONS = [
   "--allow-env",
   "--allow-ffi",
   "--allow-sys",
+  "--allow-run",
 ];
 
 /** The command and leading arguments that run this program. */

@@ -11,11 +11,18 @@ import process from "node:process";
  * alive; a PID that no longer exists (`ESRCH`), or a zombie (ended, not yet reaped by its
  * parent), is dead. The zombie state is read from `/proc` (Deno allows that only with
  * --allow-all) or from `ps`; where neither can be asked, `kill(pid, 0)` has the last word.
+ *
+ * Without `--allow-run` Deno refuses `kill(pid, 0)` for any other process: then every process
+ * counts as alive, so that nothing (a run lock, a worker's trial, a temporary folder) is taken
+ * over or removed on a guess.
  */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+      return true;
+    }
     return (err as { code?: string }).code === "EPERM";
   }
   return processState(pid) !== "Z";

@@ -45,3 +45,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test("processAlive: where Deno may not signal other processes (no --allow-run), all count as alive", async () => {
+  const sleeper = new Deno.Command("sleep", { args: ["600"] }).spawn();
+  const ended = new Deno.Command("true").spawn();
+  const endedPid = ended.pid;
+  await ended.status;
+  try {
+    const mod = new URL("../../core/process.ts", import.meta.url).href;
+    const script = await Deno.makeTempFile({ prefix: "mrpc-tune-test-", suffix: ".ts" });
+    try {
+      await Deno.writeTextFile(
+        script,
+        `import { processAlive } from ${JSON.stringify(mod)};\n` +
+          `console.log(JSON.stringify([processAlive(${sleeper.pid}), processAlive(${endedPid})]));\n`,
+      );
+      const run = async (permissions: string[]) => {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "--no-config", ...permissions, script],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+        return JSON.parse(new TextDecoder().decode(out.stdout));
+      };
+      // Without --allow-run nothing can be told apart: nothing is taken over or removed.
+      assert.deepEqual(await run(["--allow-read"]), [true, true]);
+      // With it (deno task train and demo, tune's trials, the binary), the ended one is dead.
+      assert.deepEqual(await run(["--allow-read", "--allow-run"]), [true, false]);
+    } finally {
+      await Deno.remove(script);
+    }
+  } finally {
+    sleeper.kill("SIGKILL");
+    await sleeper.status;
+  }
+});
