@@ -233,7 +233,7 @@ function loadNative(pkg: string): Promise<NativeLoad> {
  * `@tensorflow/tfjs` umbrella; the registries are global, so its cpu kernels replace ours, such as
  * the training scatter-add, and its gradients tfjs-core's.)
  */
-function keepJsKernels(): { restore(): void } {
+function keepJsRegistrations(): { restore(): void } {
   const kept = ["cpu", "wasm"].flatMap((b) => tf.getKernelsForBackend(b));
   const names = new Set(kept.map((k) => k.kernelName));
   const gradients = [...names].flatMap((name) => tf.getGradient(name) ?? []);
@@ -253,7 +253,7 @@ function keepJsKernels(): { restore(): void } {
 }
 
 async function importNative(pkg: string): Promise<NativeLoad> {
-  const kernels = keepJsKernels();
+  const kernels = keepJsRegistrations();
   // Its second tfjs-core registers the same platform, backend and kernels again, each with a
   // warning ("… is already registered"); tfjs logs none in production mode.
   const prod = tf.env().getBool("PROD");

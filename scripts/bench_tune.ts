@@ -157,12 +157,14 @@ export async function curveOf(
 ): Promise<number[]> {
   const study = await benchStudy(objective, sampler, budget);
   await study.optimize(async (t) => objective.value(await objective.suggest(t), seed, t.number));
+  return bestSoFar(objective, (await study.trials()).map((t) => t.values![0]));
+}
+
+/** The best value after each of `values` (in order), for `objective`'s direction. */
+function bestSoFar(objective: SyntheticObjective, values: readonly number[]): number[] {
   const better = objective.direction === "maximize" ? Math.max : Math.min;
   const best: number[] = [];
-  for (const t of await study.trials()) {
-    const v = t.values![0];
-    best.push(best.length === 0 ? v : better(best[best.length - 1], v));
-  }
+  for (const v of values) best.push(best.length === 0 ? v : better(best[best.length - 1], v));
   return best;
 }
 
@@ -193,17 +195,16 @@ export async function parallelCurveOf(
     started++;
   };
   while (started < budget && running.length < workers) await start();
-  const better = objective.direction === "maximize" ? Math.max : Math.min;
-  const best: number[] = [];
+  const finished: number[] = [];
   while (running.length > 0) {
     running.sort((a, b) => a.end - b.end || a.handle.number - b.handle.number);
     const done = running.shift()!;
     clock = done.end;
     await study.tell(done.handle.trial, { state: "complete", value: done.value });
-    best.push(best.length === 0 ? done.value : better(best[best.length - 1], done.value));
+    finished.push(done.value);
     if (started < budget) await start();
   }
-  return best;
+  return bestSoFar(objective, finished);
 }
 
 /** Mean, median and standard error of the mean. */

@@ -29,7 +29,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import * as esbuild from "esbuild-wasm";
-import { reachablePackages } from "./stage_program.ts";
+import { denoInfo, reachablePackages } from "./stage_program.ts";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 /** The folder the build writes, relative to the repository. */
@@ -74,24 +74,12 @@ export const TFJS_RUNTIME_FILES: readonly string[] = Object.values(WASM_FILES).m
   `${TFJS_DIR}/${f}`
 );
 
-interface DenoInfo {
-  modules: { specifier: string; kind?: string; npmPackage?: string }[];
-  npmPackages: Record<string, { name: string; version: string; localPath: string }>;
-}
-
 /** The pinned packages and everything they depend on: name → its folder in Deno's npm cache. */
 async function packageFolders(): Promise<Map<string, string>> {
   const entry = await Deno.makeTempFile({ prefix: "mrpc-tune-tfjs-", suffix: ".ts" });
   try {
     await Deno.writeTextFile(entry, PACKAGES.map((p) => `import "${p}";\n`).join(""));
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", "--config", join(ROOT, "deno.json"), entry],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) throw new Error(`deno info: ${new TextDecoder().decode(out.stderr)}`);
-    const graph: DenoInfo = JSON.parse(new TextDecoder().decode(out.stdout));
+    const graph = await denoInfo(entry);
     const folders = new Map<string, string>();
     for (const id of reachablePackages(graph)) {
       const { name, localPath } = graph.npmPackages[id];

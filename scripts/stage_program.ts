@@ -20,7 +20,8 @@ import { writeBuildInfo } from "./build_info.ts";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 
-interface DenoInfo {
+/** What `deno info --json` says of a module graph (the fields read here). */
+export interface DenoInfo {
   roots?: string[];
   redirects?: Record<string, string>;
   modules: {
@@ -85,7 +86,8 @@ export async function compileTask(): Promise<{ permissions: string[]; includes: 
   return { permissions, includes };
 }
 
-async function info(entry: string): Promise<DenoInfo> {
+/** `deno info --json` of `entry` with the repository's config. */
+export async function denoInfo(entry: string): Promise<DenoInfo> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "--config", join(ROOT, "deno.json"), entry],
     cwd: ROOT,
@@ -193,7 +195,7 @@ export async function stageProgram(out: string): Promise<string> {
   const files = new Set<string>(includes.filter((f) => !f.endsWith(".ts")));
   const packages = new Map<string, { name: string; localPath: string }>();
   for (const entry of entries) {
-    const graph = await info(entry);
+    const graph = await denoInfo(entry);
     for (const specifier of codeModules(graph)) {
       if (specifier.startsWith("file://")) files.add(relative(ROOT, fromFileUrl(specifier)));
     }

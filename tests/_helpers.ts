@@ -295,6 +295,25 @@ export function needsPython(modules: readonly string[], testName: string): boole
   return true;
 }
 
+/**
+ * Runs `script args…` with {@linkcode SYSTEM_PYTHON}, `input` as JSON on its stdin, and returns
+ * its stdout parsed as JSON; a failure fails the test with Python's stderr.
+ */
+export async function pythonJson<T>(script: string, args: string[], input: unknown): Promise<T> {
+  const child = new Deno.Command(SYSTEM_PYTHON, {
+    args: [script, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(JSON.stringify(input)));
+  await w.close();
+  const out = await child.output();
+  if (!out.success) throw new Error(`python ${script}: ${new TextDecoder().decode(out.stderr)}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 /** Returns the `ignore` flag for a test needing a program on PATH, printing why when absent. */
 export function needsProgram(program: string, testName: string, pkg = program): boolean {
   try {

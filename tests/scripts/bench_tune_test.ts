@@ -9,7 +9,7 @@ import {
   parallelCurveOf,
   stats,
 } from "../../scripts/bench_tune.ts";
-import { needsPython, REPO_ROOT, SYSTEM_PYTHON } from "../_helpers.ts";
+import { needsPython, pythonJson, REPO_ROOT } from "../_helpers.ts";
 
 Deno.test("bench:tune: stats and best-so-far curves", async () => {
   assert.deepEqual(stats([1, 2, 3, 10]), { mean: 4, median: 2.5, sem: Math.sqrt(50 / 3 / 4) });
@@ -57,18 +57,11 @@ Deno.test({
           };
         points.push({ params: p, seed: i % 7, i });
       }
-      const child = new Deno.Command(SYSTEM_PYTHON, {
-        args: [join(REPO_ROOT, "scripts", "bench_tune_peer.py"), "eval", name],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(JSON.stringify(points)));
-      await w.close();
-      const out = await child.output();
-      assert.ok(out.success, new TextDecoder().decode(out.stderr));
-      const theirs: number[] = JSON.parse(new TextDecoder().decode(out.stdout));
+      const theirs = await pythonJson<number[]>(
+        join(REPO_ROOT, "scripts", "bench_tune_peer.py"),
+        ["eval", name],
+        points,
+      );
       const ours = points.map((p) => objective.value(p.params, p.seed, p.i));
       for (const [k, v] of ours.entries()) {
         assert.ok(Math.abs(v - theirs[k]) < 1e-9, `${name} point ${k}: ${v} vs ${theirs[k]}`);

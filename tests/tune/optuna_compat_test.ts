@@ -23,7 +23,14 @@ import {
 } from "../../tune/mod.ts";
 // Private: the estimator is compared with Optuna's on its own, where a difference is easy to place.
 import { ParzenEstimator } from "../../tune/samplers/_parzen.ts";
-import { needsPython, REPO_ROOT, SYSTEM_PYTHON, waitFor, withTempDir } from "../_helpers.ts";
+import {
+  needsPython,
+  pythonJson,
+  REPO_ROOT,
+  SYSTEM_PYTHON,
+  waitFor,
+  withTempDir,
+} from "../_helpers.ts";
 import { makeStudy } from "./_study.ts";
 
 const PY = join(REPO_ROOT, "tests", "tune", "_optuna.py");
@@ -364,20 +371,7 @@ Deno.test({
       observations: c.obs,
       x: c.x,
     }));
-    const py = async (fixed: boolean): Promise<number[][]> => {
-      const child = new Deno.Command(SYSTEM_PYTHON, {
-        args: [PY, "parzen", fixed ? "1" : "0"],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(JSON.stringify(input)));
-      await w.close();
-      const out = await child.output();
-      assert.ok(out.success, new TextDecoder().decode(out.stderr));
-      return JSON.parse(new TextDecoder().decode(out.stdout));
-    };
+    const py = (fixed: boolean) => pythonJson<number[][]>(PY, ["parzen", fixed ? "1" : "0"], input);
     const [fixed, installed] = [await py(true), await py(false)];
     let differs = 0;
     for (const [i, c] of cases.entries()) {
